@@ -1,0 +1,96 @@
+"""The FastAPI application: /graphql (GraphQL over HTTP, GraphiQL), /healthz.
+
+``create_app`` takes everything it needs as arguments, so tests and the demo
+build the same app the server runs, only with other settings or transports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from strawberry.fastapi import GraphQLRouter
+
+from mlgraph import __version__
+from mlgraph.backends.connections import Connections
+from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.zenml import ZenMLClient
+from mlgraph.graph.context import GraphContext
+from mlgraph.graph.schema import schema
+from mlgraph.graph.zenml.loaders import ZenMLLoaders
+from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
+from mlgraph.settings import Settings
+
+GRAPHQL_PATH = "/graphql"
+ASSETS_PATH = "/graphiql"
+
+EXAMPLE_QUERY = """\
+# A pipeline run, its steps, what each wrote, who wrote it.
+# Add the header {"X-Mlgraph-Debug": "1"} to see every backend call it cost.
+query RunOverview {
+  zenml {
+    pipelineRuns(first: 1) {
+      nodes {
+        name
+        status
+        steps(first: 20) {
+          totalCount
+          nodes {
+            name
+            status
+            durationSeconds
+            outputs { name uri producer { name user { name email } } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+class GatewayRouter(GraphQLRouter):
+    """Strawberry's router with a GraphiQL page that loads nothing from a CDN."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(graphiql_page(GRAPHQL_PATH, ASSETS_PATH, EXAMPLE_QUERY))
+
+
+def create_app(
+    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    connections = Connections.from_settings(settings, transports)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await connections.aclose()
+
+    async def context(request: Request) -> GraphContext:
+        ledger = Ledger()
+        zenml = ZenMLLoaders(ZenMLClient(connections.zenml, ledger)) if connections.zenml else None
+        debug = settings.debug_header and request.headers.get("x-mlgraph-debug") == "1"
+        return GraphContext(settings, ledger, zenml, debug=debug)
+
+    app = FastAPI(title="mlgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.connections = connections
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-Mlgraph-Debug"],
+        )
+    app.include_router(GatewayRouter(schema, context_getter=context), prefix=GRAPHQL_PATH)
+    app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

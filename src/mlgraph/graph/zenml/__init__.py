@@ -1,0 +1,1 @@
+"""ZenML in the graph: step runs, pipeline runs, artifacts, models, services."""

@@ -1,0 +1,86 @@
+"""The per-request ZenML loaders.
+
+Thin records (``hydrate=false``) are what lists and batches ask for; a
+hydrated copy is fetched, again batched, only for fields that live in a
+record's ``metadata`` (times of a run, a step's DAG and config, an email).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+
+from aiodataloader import DataLoader
+
+from mlgraph.backends import zenml as wire
+from mlgraph.backends.zenml import ZenMLClient, ZenMLResource
+from mlgraph.graph.loaders import RecordLoader
+
+#: Small records whose useful fields (email, description) are all in metadata.
+ALWAYS_HYDRATED = frozenset({wire.USERS.path, wire.PROJECTS.path})
+#: Page size for reading all steps of a run.
+RUN_STEPS_PAGE = 1000
+
+
+class ZenMLLoaders:
+    def __init__(self, client: ZenMLClient) -> None:
+        self.client = client
+        self._loaders: dict[tuple[str, bool], RecordLoader] = {}
+        self.steps_by_run: DataLoader = DataLoader(self._steps_of_runs)
+
+    def by_id(self, resource: ZenMLResource, *, hydrated: bool = False) -> RecordLoader:
+        """The loader of ``resource`` records, thin or hydrated."""
+        hydrated = hydrated or resource.path in ALWAYS_HYDRATED
+        key = (resource.path, hydrated)
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = RecordLoader(self._fetcher(resource, hydrated))
+            self._loaders[key] = loader
+        return loader
+
+    def prime(self, resource: ZenMLResource, records: Iterable[wire.ZenMLRecord]) -> None:
+        """Cache records a list call returned, in the loader of their shape."""
+        by_shape: dict[bool, list[wire.ZenMLRecord]] = {}
+        for record in records:
+            by_shape.setdefault(record.hydrated, []).append(record)
+        for hydrated, group in by_shape.items():
+            self.by_id(resource, hydrated=hydrated).prime_many(group)
+
+    def _fetcher(self, resource: ZenMLResource, hydrated: bool):
+        async def fetch(ids: list[str]) -> Mapping[str, wire.ZenMLRecord]:
+            found = await self.client.get_many(resource, ids, hydrate=hydrated)
+            if resource is wire.USERS:
+                found.update(await self._service_accounts([i for i in ids if i not in found]))
+            return found
+
+        return fetch
+
+    async def _service_accounts(self, ids: list[str]) -> dict[str, wire.ZenMLRecord]:
+        """``/users`` lists no service accounts; ``/users/{id}`` does find them."""
+
+        async def one(user_id: str) -> wire.ZenMLUser | None:
+            try:
+                return await self.client.get(wire.USERS, user_id)
+            except wire.NotFound:
+                return None
+
+        found = await asyncio.gather(*(one(user_id) for user_id in ids))
+        return {user.id: user for user in found if user is not None}
+
+    async def _steps_of_runs(self, run_ids: list[str]) -> list[list[wire.ZenMLStepRun]]:
+        """All steps of several runs: one filtered list call, more only past 1000 steps."""
+        filters = {"pipeline_run_id": wire.oneof(run_ids)}
+        first = await self.client.list(wire.STEP_RUNS, size=RUN_STEPS_PAGE, sort_by="created", filters=filters)
+        rest = await asyncio.gather(
+            *(
+                self.client.list(wire.STEP_RUNS, page=page, size=RUN_STEPS_PAGE, sort_by="created", filters=filters)
+                for page in range(2, first.total_pages + 1)
+            )
+        )
+        steps = [step for page in (first, *rest) for step in page.items]
+        self.prime(wire.STEP_RUNS, steps)
+        by_run: dict[str, list[wire.ZenMLStepRun]] = {run_id: [] for run_id in run_ids}
+        for step in steps:
+            if step.pipeline_run_id in by_run:
+                by_run[step.pipeline_run_id].append(step)
+        return [by_run[run_id] for run_id in run_ids]

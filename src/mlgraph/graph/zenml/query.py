@@ -1,0 +1,185 @@
+"""ZenML's root fields, under ``zenml { … }``: a list and a get per entity.
+
+Lists are connections over ZenML's own paging and filters, newest first; gets
+take a global id or the ZenML UUID.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from mlgraph.backends import zenml as wire
+from mlgraph.graph.connection import Connection
+from mlgraph.graph.ids import native_id
+from mlgraph.graph.zenml.types import (
+    ZenMLExecutionStatus,
+    ZenMLArtifact,
+    ZenMLArtifactVersion,
+    ZenMLModel,
+    ZenMLModelVersion,
+    ZenMLNode,
+    ZenMLPipeline,
+    ZenMLPipelineRun,
+    ZenMLProject,
+    ZenMLService,
+    ZenMLStepRun,
+    ZenMLTag,
+    ZenMLUser,
+    load,
+    page_of,
+)
+
+
+def _filters(**values: str | None) -> dict[str, str]:
+    """Backend filters for the arguments a client gave; ``name`` matches a substring."""
+    filters = {key: value for key, value in values.items() if value is not None}
+    if "name" in filters:
+        filters["name"] = f"contains:{filters['name']}"
+    return filters
+
+
+async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
+    record = await load(info, wrap.resource, native_id(record_id, wrap.__name__))
+    return wrap(record=record)
+
+
+def _id(value: strawberry.ID | None, type_name: str) -> str | None:
+    return native_id(value, type_name) if value is not None else None
+
+
+@strawberry.type(description="ZenML's step runs, pipelines, artifacts, models and services.")
+class ZenMLQuery:
+    @strawberry.field
+    async def step_runs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        name: str | None = None,
+        status: ZenMLExecutionStatus | None = None,
+        pipeline_run: strawberry.ID | None = None,
+    ) -> Connection[ZenMLStepRun]:
+        filters = _filters(name=name, status=status.value if status else None, pipeline_run_id=_id(pipeline_run, "ZenMLPipelineRun"))
+        return await page_of(info, wire.STEP_RUNS, ZenMLStepRun, first, after, filters=filters)
+
+    @strawberry.field
+    async def step_run(self, info: Info, id: strawberry.ID) -> ZenMLStepRun | None:
+        return await get(info, ZenMLStepRun, id)
+
+    @strawberry.field
+    async def pipeline_runs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        name: str | None = None,
+        status: ZenMLExecutionStatus | None = None,
+        pipeline: strawberry.ID | None = None,
+    ) -> Connection[ZenMLPipelineRun]:
+        filters = _filters(name=name, status=status.value if status else None, pipeline_id=_id(pipeline, "ZenMLPipeline"))
+        return await page_of(info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters=filters)
+
+    @strawberry.field
+    async def pipeline_run(self, info: Info, id: strawberry.ID) -> ZenMLPipelineRun | None:
+        return await get(info, ZenMLPipelineRun, id)
+
+    @strawberry.field
+    async def pipelines(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLPipeline]:
+        return await page_of(info, wire.PIPELINES, ZenMLPipeline, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def pipeline(self, info: Info, id: strawberry.ID) -> ZenMLPipeline | None:
+        return await get(info, ZenMLPipeline, id)
+
+    @strawberry.field
+    async def artifacts(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLArtifact]:
+        return await page_of(info, wire.ARTIFACTS, ZenMLArtifact, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def artifact(self, info: Info, id: strawberry.ID) -> ZenMLArtifact | None:
+        return await get(info, ZenMLArtifact, id)
+
+    @strawberry.field
+    async def artifact_versions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        artifact: strawberry.ID | None = None,
+    ) -> Connection[ZenMLArtifactVersion]:
+        filters = _filters(artifact_id=_id(artifact, "ZenMLArtifact"))
+        return await page_of(info, wire.ARTIFACT_VERSIONS, ZenMLArtifactVersion, first, after, filters=filters)
+
+    @strawberry.field
+    async def artifact_version(self, info: Info, id: strawberry.ID) -> ZenMLArtifactVersion | None:
+        return await get(info, ZenMLArtifactVersion, id)
+
+    @strawberry.field
+    async def models(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLModel]:
+        return await page_of(info, wire.MODELS, ZenMLModel, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def model(self, info: Info, id: strawberry.ID) -> ZenMLModel | None:
+        return await get(info, ZenMLModel, id)
+
+    @strawberry.field
+    async def model_versions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        model: strawberry.ID | None = None,
+    ) -> Connection[ZenMLModelVersion]:
+        filters = _filters(model_id=_id(model, "ZenMLModel"))
+        return await page_of(info, wire.MODEL_VERSIONS, ZenMLModelVersion, first, after, filters=filters)
+
+    @strawberry.field
+    async def model_version(self, info: Info, id: strawberry.ID) -> ZenMLModelVersion | None:
+        return await get(info, ZenMLModelVersion, id)
+
+    @strawberry.field(description="Users; ZenML lists no service accounts here, but fetches them by id.")
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLUser]:
+        return await page_of(info, wire.USERS, ZenMLUser, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def user(self, info: Info, id: strawberry.ID) -> ZenMLUser | None:
+        return await get(info, ZenMLUser, id)
+
+    @strawberry.field
+    async def projects(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ZenMLProject]:
+        return await page_of(info, wire.PROJECTS, ZenMLProject, first, after)
+
+    @strawberry.field
+    async def project(self, info: Info, id: strawberry.ID) -> ZenMLProject | None:
+        return await get(info, ZenMLProject, id)
+
+    @strawberry.field
+    async def tags(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLTag]:
+        return await page_of(info, wire.TAGS, ZenMLTag, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def tag(self, info: Info, id: strawberry.ID) -> ZenMLTag | None:
+        return await get(info, ZenMLTag, id)
+
+    @strawberry.field
+    async def services(
+        self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
+    ) -> Connection[ZenMLService]:
+        return await page_of(info, wire.SERVICES, ZenMLService, first, after, filters=_filters(name=name))
+
+    @strawberry.field
+    async def service(self, info: Info, id: strawberry.ID) -> ZenMLService | None:
+        return await get(info, ZenMLService, id)

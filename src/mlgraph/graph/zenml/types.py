@@ -1,0 +1,780 @@
+"""ZenML's concrete graph types, each beside its resolvers.
+
+Every type wraps a wire record. Fields a thin record carries resolve with no
+call; relations go through the request's loaders; fields that live only in a
+hydrated record (``metadata``) fetch it, batched, when a query selects them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from mlgraph.backends import zenml as wire
+from mlgraph.backends.errors import NotFound
+from mlgraph.graph.connection import Connection, Window, connection
+from mlgraph.graph.context import context_of
+from mlgraph.graph.ids import global_id
+from mlgraph.graph.interfaces import (
+    Artifact,
+    ArtifactVersion,
+    Execution,
+    ExecutionDependency,
+    ExecutionStatus,
+    HardwareTier,
+    Model,
+    ModelVersion,
+    Node,
+    PipelineRun,
+    Platform,
+    Project,
+    Service,
+    Tag,
+    User,
+)
+from mlgraph.graph.zenml.loaders import ZenMLLoaders
+
+@strawberry.enum(description="ZenML's own step and run statuses.")
+class ZenMLExecutionStatus(Enum):
+    INITIALIZING = "initializing"
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CACHED = "cached"
+    RETRYING = "retrying"
+    RETRIED = "retried"
+    STOPPED = "stopped"
+    STOPPING = "stopping"
+
+
+#: Every native ZenML step and run status, mapped to the unified one.
+STATUS_MAP: dict[str, ExecutionStatus] = {
+    "initializing": ExecutionStatus.QUEUED,
+    "provisioning": ExecutionStatus.QUEUED,
+    "running": ExecutionStatus.RUNNING,
+    "retrying": ExecutionStatus.RUNNING,
+    "stopping": ExecutionStatus.RUNNING,
+    "completed": ExecutionStatus.SUCCEEDED,
+    "failed": ExecutionStatus.FAILED,
+    "retried": ExecutionStatus.FAILED,
+    "stopped": ExecutionStatus.STOPPED,
+    "cached": ExecutionStatus.CACHED,
+}
+
+
+def execution_status(native: str) -> ExecutionStatus:
+    return STATUS_MAP.get(native.lower(), ExecutionStatus.UNKNOWN)
+
+
+def loaders(info: Info) -> ZenMLLoaders:
+    return context_of(info).zenml
+
+
+def window(info: Info, first: int | None, after: str | None) -> Window:
+    settings = context_of(info).settings
+    return Window.from_args(first, after, settings.default_page_size, settings.max_page_size)
+
+
+async def load(info: Info, resource: wire.ZenMLResource, record_id: str, *, hydrated: bool = False) -> Any:
+    """One record through its loader; a missing one is a NOT_FOUND error."""
+    record = await loaders(info).by_id(resource, hydrated=hydrated).load(record_id)
+    if record is None:
+        raise NotFound(wire.PLATFORM, f"zenml {resource.label} {record_id} not found", 404)
+    return record
+
+
+async def load_optional(info: Info, resource: wire.ZenMLResource, record_id: str | None) -> Any:
+    if record_id is None:
+        return None
+    return await loaders(info).by_id(resource).load(record_id)
+
+
+async def page_of(
+    info: Info,
+    resource: wire.ZenMLResource,
+    wrap: type[ZenMLNode],
+    first: int | None,
+    after: str | None,
+    *,
+    sort_by: str = "desc:created",
+    filters: dict[str, str] | None = None,
+) -> Connection[Any]:
+    """A connection over a ZenML list endpoint: one call whatever the window."""
+    win = window(info, first, after)
+    number, size, skip = win.page()
+    page = await loaders(info).client.list(resource, page=number, size=size, sort_by=sort_by, filters=filters)
+    items = page.items[skip : skip + win.limit]
+    loaders(info).prime(resource, page.items)
+    return connection([wrap(record=item) for item in items], win, page.total)
+
+
+@strawberry.interface(description="Any ZenML object.")
+class ZenMLNode(Node):
+    """What every ZenML graph type shares: its record and how to hydrate it."""
+
+    resource: ClassVar[wire.ZenMLResource]
+    record: strawberry.Private[Any]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id(type(self).__name__, self.record.id))
+
+    @strawberry.field(description="The platform's own id.")
+    def native_id(self) -> str:
+        return self.record.id
+
+    @strawberry.field
+    def platform(self) -> Platform:
+        return Platform.ZENML
+
+    @strawberry.field
+    def created_at(self) -> datetime | None:
+        return self.record.created
+
+    async def hydrated(self, info: Info) -> Any:
+        """The record with its metadata: itself if hydrated, else one batched fetch."""
+        if self.record.hydrated:
+            return self.record
+        return await load(info, self.resource, self.record.id, hydrated=True)
+
+    async def owner(self, info: Info) -> ZenMLUser | None:
+        embedded = getattr(self.record, "user", None)
+        if embedded is not None:
+            return ZenMLUser(record=embedded)
+        user = await load_optional(info, wire.USERS, self.record.user_id)
+        return ZenMLUser(record=user) if user else None
+
+
+@strawberry.type
+class ZenMLUser(ZenMLNode, User):
+    resource = wire.USERS
+    record: strawberry.Private[wire.ZenMLUser]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def full_name(self) -> str | None:
+        return self.record.full_name
+
+    @strawberry.field
+    async def email(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).email
+
+    @strawberry.field
+    def is_service_account(self) -> bool | None:
+        return self.record.is_service_account
+
+    @strawberry.field
+    def is_admin(self) -> bool | None:
+        return self.record.is_admin
+
+    @strawberry.field
+    def active(self) -> bool | None:
+        return self.record.active
+
+
+@strawberry.type
+class ZenMLProject(ZenMLNode, Project):
+    resource = wire.PROJECTS
+    record: strawberry.Private[wire.ZenMLProject]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def display_name(self) -> str | None:
+        return self.record.display_name
+
+    @strawberry.field
+    async def description(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).description
+
+
+@strawberry.type
+class ZenMLTag(ZenMLNode, Tag):
+    resource = wire.TAGS
+    record: strawberry.Private[wire.ZenMLTag]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def color(self) -> str | None:
+        return self.record.color
+
+    @strawberry.field
+    def exclusive(self) -> bool | None:
+        return self.record.exclusive
+
+    @strawberry.field
+    def tagged_count(self) -> int | None:
+        return self.record.tagged_count
+
+
+def tags_of(record: Any) -> list[ZenMLTag]:
+    return [ZenMLTag(record=tag) for tag in getattr(record, "tags", [])]
+
+
+_MEMORY = re.compile(r"^\s*([\d.]+)\s*([KMGTP]?)(i?)B?\s*$", re.IGNORECASE)
+_MEMORY_POWER = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
+
+
+def memory_gib(value: Any) -> float | None:
+    """ZenML memory settings are strings such as ``16GB`` or ``512Mi``."""
+    if isinstance(value, (int, float)):
+        return value / 2**30
+    match = _MEMORY.match(str(value)) if value is not None else None
+    if match is None:
+        return None
+    number, unit, binary = float(match[1]), match[2].upper(), bool(match[3])
+    return round(number * (1024 if binary else 1000) ** _MEMORY_POWER[unit] / 2**30, 3)
+
+
+@strawberry.type(description="The compute a ZenML step asked for in its resource settings.")
+class ZenMLResourceSettings(HardwareTier):
+    name: str | None
+    cpu_cores: float | None
+    memory_gib: float | None
+    gpu_count: int | None
+    gpu_type: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> ZenMLResourceSettings:
+        cpu, gpu = settings.get("cpu_count"), settings.get("gpu_count")
+        return cls(
+            name=None,
+            cpu_cores=float(cpu) if isinstance(cpu, (int, float)) else None,
+            memory_gib=memory_gib(settings.get("memory")),
+            gpu_count=int(gpu) if isinstance(gpu, (int, float)) else None,
+        )
+
+
+@strawberry.type(description="A named input or output of a step.")
+class ZenMLStepArtifact:
+    name: str
+    artifact_version: ZenMLArtifactVersion
+
+
+@strawberry.type
+class ZenMLStepRun(ZenMLNode, Execution):
+    resource = wire.STEP_RUNS
+    record: strawberry.Private[wire.ZenMLStepRun]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def status(self) -> ExecutionStatus:
+        return execution_status(self.record.status)
+
+    @strawberry.field
+    def native_status(self) -> str:
+        return self.record.status
+
+    @strawberry.field
+    def started_at(self) -> datetime | None:
+        return self.record.start_time
+
+    @strawberry.field
+    def ended_at(self) -> datetime | None:
+        return self.record.end_time
+
+    @strawberry.field
+    def duration_seconds(self) -> float | None:
+        start, end = self.record.start_time, self.record.end_time
+        return (end - start).total_seconds() if start and end else None
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    def _artifacts(self, info: Info, mapping: dict[str, list[wire.ZenMLArtifactVersion]]) -> list[ZenMLArtifactVersion]:
+        records = [record for versions in mapping.values() for record in versions]
+        loaders(info).prime(wire.ARTIFACT_VERSIONS, records)
+        return [ZenMLArtifactVersion(record=record) for record in records]
+
+    @strawberry.field
+    def inputs(self, info: Info) -> list[ZenMLArtifactVersion]:
+        return self._artifacts(info, self.record.inputs)
+
+    @strawberry.field
+    def outputs(self, info: Info) -> list[ZenMLArtifactVersion]:
+        return self._artifacts(info, self.record.outputs)
+
+    @strawberry.field(description="Inputs with the names the step gave them.")
+    def named_inputs(self) -> list[ZenMLStepArtifact]:
+        return [
+            ZenMLStepArtifact(name=name, artifact_version=ZenMLArtifactVersion(record=record))
+            for name, versions in self.record.inputs.items()
+            for record in versions
+        ]
+
+    @strawberry.field(description="Outputs with the names the step gave them.")
+    def named_outputs(self) -> list[ZenMLStepArtifact]:
+        return [
+            ZenMLStepArtifact(name=name, artifact_version=ZenMLArtifactVersion(record=record))
+            for name, versions in self.record.outputs.items()
+            for record in versions
+        ]
+
+    @strawberry.field
+    async def resources(self, info: Info) -> ZenMLResourceSettings | None:
+        settings = (await self.hydrated(info)).resource_settings
+        return ZenMLResourceSettings.from_settings(settings) if settings else None
+
+    async def run_id(self, info: Info) -> str | None:
+        return self.record.pipeline_run_id or (await self.hydrated(info)).pipeline_run_id
+
+    @strawberry.field
+    async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
+        run = await load_optional(info, wire.PIPELINE_RUNS, await self.run_id(info))
+        return ZenMLPipelineRun(record=run) if run else None
+
+    @strawberry.field(description="The steps of the same run this one waited for (ZenML's parent steps).")
+    async def upstream(self, info: Info) -> list[ZenMLStepRun]:
+        parent_ids = (await self.hydrated(info)).parent_step_ids or []
+        parents = await loaders(info).by_id(wire.STEP_RUNS).load_many(parent_ids)
+        return [ZenMLStepRun(record=parent) for parent in parents if parent is not None]
+
+    @strawberry.field(description="For a cached step, the step run whose outputs it reused.")
+    async def original_step_run(self, info: Info) -> ZenMLStepRun | None:
+        original_id = self.record.original_step_run_id or (await self.hydrated(info)).original_step_run_id
+        original = await load_optional(info, wire.STEP_RUNS, original_id)
+        return ZenMLStepRun(record=original) if original else None
+
+    @strawberry.field
+    async def model_version(self, info: Info) -> ZenMLModelVersion | None:
+        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.model_version_id)
+        return ZenMLModelVersion(record=version) if version else None
+
+    @strawberry.field
+    async def cache_key(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).cache_key
+
+    @strawberry.field
+    async def code_hash(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).code_hash
+
+    @strawberry.field
+    async def docstring(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).docstring
+
+    @strawberry.field
+    async def source_code(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).source_code
+
+    @strawberry.field
+    async def config(self, info: Info) -> JSON | None:
+        return (await self.hydrated(info)).config
+
+    @strawberry.field
+    async def run_metadata(self, info: Info) -> JSON:
+        return (await self.hydrated(info)).run_metadata
+
+
+@strawberry.type
+class ZenMLPipeline(ZenMLNode):
+    resource = wire.PIPELINES
+    record: strawberry.Private[wire.ZenMLPipeline]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    def latest_run_status(self) -> ExecutionStatus | None:
+        status = self.record.latest_run_status
+        return execution_status(status) if status else None
+
+    @strawberry.field
+    async def latest_run(self, info: Info) -> ZenMLPipelineRun | None:
+        run = await load_optional(info, wire.PIPELINE_RUNS, self.record.latest_run_id)
+        return ZenMLPipelineRun(record=run) if run else None
+
+    @strawberry.field(description="Runs of this pipeline, newest first.")
+    async def runs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ZenMLPipelineRun]:
+        return await page_of(
+            info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters={"pipeline_id": self.record.id}
+        )
+
+
+@strawberry.type
+class ZenMLPipelineRun(ZenMLNode, PipelineRun):
+    resource = wire.PIPELINE_RUNS
+    record: strawberry.Private[wire.ZenMLPipelineRun]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def status(self) -> ExecutionStatus:
+        return execution_status(self.record.status)
+
+    @strawberry.field
+    def native_status(self) -> str:
+        return self.record.status
+
+    @strawberry.field
+    def status_reason(self) -> str | None:
+        return self.record.status_reason
+
+    @strawberry.field
+    async def started_at(self, info: Info) -> datetime | None:
+        return self.record.start_time or (await self.hydrated(info)).start_time
+
+    @strawberry.field
+    async def ended_at(self, info: Info) -> datetime | None:
+        return self.record.end_time or (await self.hydrated(info)).end_time
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    async def pipeline(self, info: Info) -> ZenMLPipeline | None:
+        if self.record.pipeline is not None:
+            return ZenMLPipeline(record=self.record.pipeline)
+        pipeline = await load_optional(info, wire.PIPELINES, self.record.pipeline_id)
+        return ZenMLPipeline(record=pipeline) if pipeline else None
+
+    @strawberry.field
+    async def model_version(self, info: Info) -> ZenMLModelVersion | None:
+        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.model_version_id)
+        return ZenMLModelVersion(record=version) if version else None
+
+    @strawberry.field
+    async def run_metadata(self, info: Info) -> JSON:
+        return (await self.hydrated(info)).run_metadata
+
+    @strawberry.field(description="The run's step runs (ZenMLStepRun) in the order they were created.")
+    async def steps(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Execution]:
+        win = window(info, first, after)
+        number, size, skip = win.page()
+        page = await loaders(info).client.run_steps(self.record.id, page=number, size=size)
+        loaders(info).prime(wire.STEP_RUNS, page.items)
+        steps = [
+            ZenMLStepRun(record=step.model_copy(update={"pipeline_run_id": step.pipeline_run_id or self.record.id}))
+            for step in page.items[skip : skip + win.limit]
+        ]
+        return connection(steps, win, page.total)
+
+    @strawberry.field(description="Every step of the run with the steps it waited for.")
+    async def dag(self, info: Info) -> list[ExecutionDependency]:
+        steps = await loaders(info).steps_by_run.load(self.record.id)
+        by_id = {step.id: step for step in steps}
+        detailed = await loaders(info).by_id(wire.STEP_RUNS, hydrated=True).load_many(list(by_id))
+        return [
+            ExecutionDependency(
+                execution=ZenMLStepRun(record=by_id[full.id]),
+                upstream=[ZenMLStepRun(record=by_id[p]) for p in full.parent_step_ids or [] if p in by_id],
+            )
+            for full in detailed
+            if full is not None
+        ]
+
+
+@strawberry.type
+class ZenMLArtifact(ZenMLNode, Artifact):
+    resource = wire.ARTIFACTS
+    record: strawberry.Private[wire.ZenMLArtifact]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    async def latest_version(self, info: Info) -> ZenMLArtifactVersion | None:
+        version = await load_optional(info, wire.ARTIFACT_VERSIONS, self.record.latest_version_id)
+        return ZenMLArtifactVersion(record=version) if version else None
+
+    @strawberry.field(description="Versions of this artifact, newest first.")
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ZenMLArtifactVersion]:
+        return await page_of(
+            info, wire.ARTIFACT_VERSIONS, ZenMLArtifactVersion, first, after, filters={"artifact_id": self.record.id}
+        )
+
+
+@strawberry.type
+class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
+    resource = wire.ARTIFACT_VERSIONS
+    record: strawberry.Private[wire.ZenMLArtifactVersion]
+
+    @strawberry.field(description="The artifact's name.")
+    def name(self) -> str | None:
+        return self.record.artifact_name
+
+    @strawberry.field
+    def version(self) -> str | None:
+        return self.record.version
+
+    @strawberry.field
+    def uri(self) -> str | None:
+        return self.record.uri
+
+    @strawberry.field
+    def type(self) -> str | None:
+        return self.record.type
+
+    @strawberry.field
+    def save_type(self) -> str | None:
+        return self.record.save_type
+
+    @strawberry.field
+    def content_hash(self) -> str | None:
+        return self.record.content_hash
+
+    @strawberry.field
+    def materializer(self) -> JSON | None:
+        return self.record.materializer
+
+    @strawberry.field
+    def data_type(self) -> JSON | None:
+        return self.record.data_type
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    async def run_metadata(self, info: Info) -> JSON:
+        return (await self.hydrated(info)).run_metadata
+
+    @strawberry.field
+    async def artifact(self, info: Info) -> ZenMLArtifact | None:
+        if self.record.artifact is not None:
+            return ZenMLArtifact(record=self.record.artifact)
+        artifact = await load_optional(info, wire.ARTIFACTS, self.record.artifact_id)
+        return ZenMLArtifact(record=artifact) if artifact else None
+
+    @strawberry.field
+    async def producer(self, info: Info) -> ZenMLStepRun | None:
+        producer_id = self.record.producer_step_run_id or (await self.hydrated(info)).producer_step_run_id
+        step = await load_optional(info, wire.STEP_RUNS, producer_id)
+        return ZenMLStepRun(record=step) if step else None
+
+    @strawberry.field
+    async def consumers(self, info: Info) -> list[ZenMLStepRun]:
+        run_id = self.record.producer_pipeline_run_id or (await self.hydrated(info)).producer_pipeline_run_id
+        if run_id is None:
+            return []
+        steps = await loaders(info).steps_by_run.load(run_id)
+        return [
+            ZenMLStepRun(record=step)
+            for step in steps
+            if any(version.id == self.record.id for versions in step.inputs.values() for version in versions)
+        ]
+
+
+@strawberry.type
+class ZenMLModel(ZenMLNode, Model):
+    resource = wire.MODELS
+    record: strawberry.Private[wire.ZenMLModel]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    async def description(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).description
+
+    @strawberry.field
+    async def license(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).license
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    async def latest_version(self, info: Info) -> ZenMLModelVersion | None:
+        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.latest_version_id)
+        return ZenMLModelVersion(record=version) if version else None
+
+    @strawberry.field(description="Versions of this model, newest first.")
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ZenMLModelVersion]:
+        return await page_of(
+            info, wire.MODEL_VERSIONS, ZenMLModelVersion, first, after, filters={"model_id": self.record.id}
+        )
+
+
+@strawberry.type
+class ZenMLModelVersion(ZenMLNode, ModelVersion):
+    resource = wire.MODEL_VERSIONS
+    record: strawberry.Private[wire.ZenMLModelVersion]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def number(self) -> int | None:
+        return self.record.number
+
+    @strawberry.field
+    def stage(self) -> str | None:
+        return self.record.stage
+
+    @strawberry.field
+    async def description(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).description
+
+    @strawberry.field
+    async def run_metadata(self, info: Info) -> JSON:
+        return (await self.hydrated(info)).run_metadata
+
+    @strawberry.field
+    def tags(self) -> list[ZenMLTag]:
+        return tags_of(self.record)
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    async def model(self, info: Info) -> ZenMLModel | None:
+        if self.record.model is not None:
+            return ZenMLModel(record=self.record.model)
+        model = await load_optional(info, wire.MODELS, self.record.model_id)
+        return ZenMLModel(record=model) if model else None
+
+
+@strawberry.type(description="What kind of service it is, as ZenML describes it.")
+class ZenMLServiceType:
+    type: str | None
+    flavor: str | None
+    name: str | None
+    description: str | None
+
+
+@strawberry.type
+class ZenMLService(ZenMLNode, Service):
+    resource = wire.SERVICES
+    record: strawberry.Private[wire.ZenMLService]
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.record.name or ""
+
+    @strawberry.field
+    def state(self) -> str | None:
+        return self.record.state
+
+    @strawberry.field
+    def service_type(self) -> ZenMLServiceType:
+        kind = self.record.service_type
+        return ZenMLServiceType(
+            type=kind.get("type"), flavor=kind.get("flavor"), name=kind.get("name"), description=kind.get("description")
+        )
+
+    @strawberry.field
+    def labels(self) -> JSON | None:
+        return self.record.labels
+
+    @strawberry.field
+    async def user(self, info: Info) -> ZenMLUser | None:
+        return await self.owner(info)
+
+    @strawberry.field
+    async def admin_state(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).admin_state
+
+    @strawberry.field
+    async def service_source(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).service_source
+
+    @strawberry.field
+    async def config(self, info: Info) -> JSON | None:
+        return (await self.hydrated(info)).config
+
+    @strawberry.field(name="serviceStatus", description="The service's own status document.")
+    async def status_document(self, info: Info) -> JSON | None:
+        return (await self.hydrated(info)).status
+
+    @strawberry.field
+    async def endpoint(self, info: Info) -> JSON | None:
+        return (await self.hydrated(info)).endpoint
+
+    @strawberry.field
+    async def prediction_url(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).prediction_url
+
+    @strawberry.field
+    async def health_check_url(self, info: Info) -> str | None:
+        return (await self.hydrated(info)).health_check_url
+
+    @strawberry.field
+    async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
+        run_id = self.record.pipeline_run_id or (await self.hydrated(info)).pipeline_run_id
+        run = await load_optional(info, wire.PIPELINE_RUNS, run_id)
+        return ZenMLPipelineRun(record=run) if run else None
+
+    @strawberry.field
+    async def model_version(self, info: Info) -> ZenMLModelVersion | None:
+        version_id = self.record.model_version_id or (await self.hydrated(info)).model_version_id
+        version = await load_optional(info, wire.MODEL_VERSIONS, version_id)
+        return ZenMLModelVersion(record=version) if version else None
+
+
+#: Graph types by name, for ``node(id:)``.
+NODE_TYPES: dict[str, type[ZenMLNode]] = {
+    cls.__name__: cls
+    for cls in (
+        ZenMLStepRun,
+        ZenMLPipelineRun,
+        ZenMLPipeline,
+        ZenMLArtifact,
+        ZenMLArtifactVersion,
+        ZenMLModel,
+        ZenMLModelVersion,
+        ZenMLUser,
+        ZenMLProject,
+        ZenMLTag,
+        ZenMLService,
+    )
+}

@@ -1,0 +1,74 @@
+"""Gateway settings: environment variables over an optional TOML file.
+
+Variables are prefixed ``MLGRAPH_`` and nest with ``__``
+(``MLGRAPH_ZENML__URL``, ``MLGRAPH_ZENML__API_KEY``). The TOML file, given by
+``--config`` or ``MLGRAPH_CONFIG``, uses the same names in tables
+(``[zenml] url = "…"``). A platform without a ``url`` is not configured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class BackendSettings(BaseModel):
+    """Where a backend is and how long to wait for it."""
+
+    url: str
+    timeout: float = Field(10.0, gt=0, description="Seconds before a call counts as failed.")
+
+
+class ZenMLSettings(BackendSettings):
+    token: SecretStr | None = Field(None, description="A bearer token (from /api/v1/login).")
+    api_key: SecretStr | None = Field(
+        None, description="A service account's API key, exchanged once for a token."
+    )
+    project: str = Field("default", description="Project name or id that new services go to.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MLGRAPH_", env_nested_delimiter="__", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    zenml: ZenMLSettings | None = None
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call /graphql."
+    )
+    default_page_size: int = Field(20, ge=1)
+    max_page_size: int = Field(1000, ge=1, le=10_000)
+    debug_header: bool = Field(
+        True, description="Honour X-Mlgraph-Debug: 1 by returning the backend call ledger."
+    )
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Settings from the environment, then the TOML file, then defaults."""
+    path = config_file or (Path(os.environ["MLGRAPH_CONFIG"]) if os.environ.get("MLGRAPH_CONFIG") else None)
+    if path is None:
+        return Settings()
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+
+    class FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    return Settings.model_validate(FileSettings().model_dump())

@@ -1,0 +1,73 @@
+"""Fixtures: the gateway over the in-process ZenML emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mlgraph.demo import Sandbox, build_sandbox
+from mlgraph.sandbox.faults import Faults
+
+
+@dataclass
+class GraphQLAnswer:
+    data: Any
+    errors: list[dict[str, Any]]
+    ledger: dict[str, Any]
+    raw: bytes
+
+    @property
+    def calls(self) -> int:
+        return self.ledger["calls"]
+
+    def codes(self) -> list[str]:
+        return [error["extensions"]["code"] for error in self.errors]
+
+
+class Gateway:
+    """Posts GraphQL to the gateway with the debug header and unpacks the answer."""
+
+    def __init__(self, client: TestClient, sandbox: Sandbox) -> None:
+        self.client = client
+        self.sandbox = sandbox
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None) -> GraphQLAnswer:
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"X-Mlgraph-Debug": "1"},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return GraphQLAnswer(
+            data=body.get("data"),
+            errors=body.get("errors") or [],
+            ledger=body["extensions"]["ledger"],
+            raw=response.content,
+        )
+
+
+def open_gateway(sandbox: Sandbox) -> Iterator[Gateway]:
+    with TestClient(sandbox.app) as client:
+        yield Gateway(client, sandbox)
+
+
+@pytest.fixture(scope="module")
+def demo_sandbox() -> Sandbox:
+    return build_sandbox()
+
+
+@pytest.fixture(scope="module")
+def gateway(demo_sandbox: Sandbox) -> Iterator[Gateway]:
+    yield from open_gateway(demo_sandbox)
+
+
+@pytest.fixture
+def faults(demo_sandbox: Sandbox) -> Iterator[Faults]:
+    """The demo emulators' faults, cleared after the test whatever it did."""
+    yield demo_sandbox.faults
+    demo_sandbox.faults.clear()

@@ -1,0 +1,119 @@
+"""ZenML wire models read both layouts: the seeds' and a real 0.98 server's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlgraph.backends import zenml as wire
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "zenml-samples"
+SEED_000 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_8c7d758d50d3d312.txt"
+
+
+def sample(name: str) -> dict:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def seed_step() -> dict:
+    """The hydrated step of seed 000: the JSON after the GET line."""
+    lines = SEED_000.read_text().splitlines()
+    start = lines.index("GET /api/v1/steps/{step_id} HTTP/1.1") + 3
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("Get run steps"))
+    return json.loads("\n".join(lines[start:end]))
+
+
+def test_thin_step_of_a_real_server() -> None:
+    page = wire.ZenMLPage[wire.ZenMLStepRun].model_validate(sample("steps_list_hydrate_false.json"))
+    assert page.total == 14 and len(page.items) == 3
+    train = next(step for step in page.items if step.name == "train_model")
+    assert not train.hydrated
+    assert train.status == "completed"
+    assert train.user_id == "5545bc72-686e-46b9-b674-a02b2ee68a8d"
+    assert train.user is not None and train.user.name == "gateway-tests"
+    assert set(train.inputs) == {"features", "labels"}
+    assert train.inputs["features"][0].artifact_name == "features"
+    assert train.start_time is not None and train.start_time.tzinfo is not None
+    assert train.pipeline_run_id is None  # only hydrated records say
+
+
+def test_hydrated_step_of_a_real_server() -> None:
+    step = wire.ZenMLStepRun.model_validate(sample("step_detail.json"))
+    assert step.hydrated and step.name == "evaluate"
+    assert step.upstream_step_names == ["load_data", "train_model"]
+    assert step.pipeline_run_id == "1f36ba7d-f096-4989-bcda-bf2d0a54e681"
+    assert len(step.parent_step_ids or []) == 2
+    assert step.outputs["accuracy"][0].uri
+
+
+def test_seed_layout_step() -> None:
+    step = wire.ZenMLStepRun.model_validate(seed_step())
+    assert step.hydrated
+    assert step.user is not None and step.user.email == "text"
+    assert step.user_id == step.user.id
+    assert step.project_id == "123e4567-e89b-12d3-a456-426614174000"  # from metadata.project
+    assert step.pipeline_run_id == "123e4567-e89b-12d3-a456-426614174000"
+    (name,) = step.inputs
+    assert len(step.inputs[name]) == 1  # the seed maps a name to one version
+    output = step.outputs[name][0]
+    assert output.producer_step_run_id and output.artifact is not None
+
+
+@pytest.mark.parametrize(
+    ("file", "model"),
+    [
+        ("artifact_version_detail.json", wire.ZenMLArtifactVersion),
+        ("run_detail.json", wire.ZenMLPipelineRun),
+        ("model_version_detail.json", wire.ZenMLModelVersion),
+        ("service_detail.json", wire.ZenMLService),
+        ("current_user.json", wire.ZenMLUser),
+    ],
+)
+def test_real_details_parse(file: str, model: type[wire.ZenMLRecord]) -> None:
+    record = model.model_validate(sample(file))
+    assert record.hydrated and record.id
+
+
+def test_real_relations_resolve_to_ids() -> None:
+    version = wire.ZenMLArtifactVersion.model_validate(sample("artifact_version_detail.json"))
+    assert version.producer_step_run_id == "88ac716e-f531-471a-b436-91a97fcb11c9"
+    assert version.producer_pipeline_run_id == "1f36ba7d-f096-4989-bcda-bf2d0a54e681"
+    run = wire.ZenMLPipelineRun.model_validate(sample("run_detail.json"))
+    assert run.pipeline_id == "3fd300cf-f474-405f-a210-514943cc6555"
+    assert run.model_version_id == "72a17c51-599e-4dc9-b998-4c316707ba82"
+    assert run.start_time is not None
+    service = wire.ZenMLService.model_validate(sample("service_detail.json"))
+    assert service.pipeline_run_id == "a5807783-bc4c-4dcf-a092-0a6f1d39731a"
+    assert service.prediction_url == "http://127.0.0.1:9/predict"
+
+
+@pytest.mark.parametrize(
+    ("file", "model"),
+    [
+        ("runs_list_hydrate_false.json", wire.ZenMLPipelineRun),
+        ("runs_list_hydrate_true.json", wire.ZenMLPipelineRun),
+        ("artifact_versions_list.json", wire.ZenMLArtifactVersion),
+        ("artifacts_list.json", wire.ZenMLArtifact),
+        ("model_versions_list.json", wire.ZenMLModelVersion),
+        ("models_list_hydrate_true.json", wire.ZenMLModel),
+        ("pipelines_list.json", wire.ZenMLPipeline),
+        ("services_list.json", wire.ZenMLService),
+        ("users_list_hydrate_true.json", wire.ZenMLUser),
+        ("projects_list_hydrate_true.json", wire.ZenMLProject),
+        ("service_accounts_list.json", wire.ZenMLUser),
+        ("run_steps.json", wire.ZenMLStepRun),
+    ],
+)
+def test_real_pages_parse(file: str, model: type[wire.ZenMLRecord]) -> None:
+    raw = sample(file)
+    page = wire.ZenMLPage[model].model_validate(raw)
+    assert page.total == raw["total"] and [item.id for item in page.items] == [i["id"] for i in raw["items"]]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    raw = sample("current_user.json")
+    raw["body"]["brand_new_field"] = {"nested": [1, 2]}
+    raw["surprise"] = True
+    assert wire.ZenMLUser.model_validate(raw).name == "default"
