@@ -36,13 +36,21 @@ def build_sandbox(
     *,
     seed: int = 7,
     latency_ms: float = 0.0,
+    pipelines: int = 3,
+    runs_per_pipeline: int = 10,
     steps_per_run: int = 10,
+    layout: str = "seed",
+    token: str | None = None,
     settings: Settings | None = None,
 ) -> Sandbox:
-    dataset = ZenMLDataset.generate(seed=seed, steps_per_run=steps_per_run)
+    """The demo data set by default; smaller or larger ones for tests and benchmarks."""
+    dataset = ZenMLDataset.generate(
+        seed=seed, pipelines=pipelines, runs_per_pipeline=runs_per_pipeline, steps_per_run=steps_per_run
+    )
     faults = Faults(latency_ms=latency_ms)
-    emulator = create_zenml_emulator(dataset, faults=faults)
+    emulator = create_zenml_emulator(dataset, token=token, faults=faults, layout=layout)
     base = settings or Settings()
-    settings = base.model_copy(update={"zenml": ZenMLSettings(url=ZENML_SANDBOX_URL)})
+    zenml = base.zenml or ZenMLSettings(url=ZENML_SANDBOX_URL, token=token)
+    settings = base.model_copy(update={"zenml": zenml})
     app = create_app(settings, transports={"zenml": httpx.ASGITransport(app=emulator)})
     return Sandbox(app=app, zenml=dataset, zenml_emulator=emulator, faults=faults)

@@ -82,7 +82,7 @@ class Execution(Node):
     outputs: list[ArtifactVersion]
     resources: HardwareTier | None = strawberry.field(description="The compute it asked for, if it said.")
     pipeline_run: PipelineRun | None
-    upstream: list[Execution] = strawberry.field(description="Executions that had to finish before this one.")
+    upstream: list[Execution] | None = strawberry.field(description="Executions that had to finish before this one.")
 
 
 @strawberry.type(description="One step of a run's DAG and the steps it waited for.")
@@ -100,10 +100,10 @@ class PipelineRun(Node):
     started_at: datetime | None
     ended_at: datetime | None
     user: User | None
-    dag: list[ExecutionDependency]
+    dag: list[ExecutionDependency] | None
 
     @strawberry.field(description="The run's executions in the order they were created.")
-    async def steps(self, first: int | None = None, after: str | None = None) -> Connection[Execution]:
+    async def steps(self, first: int | None = None, after: str | None = None) -> Connection[Execution] | None:
         raise NotImplementedError  # every implementing type resolves this
 
 
@@ -116,7 +116,7 @@ class ArtifactVersion(Node):
     type: str | None
     created_at: datetime | None
     producer: Execution | None = strawberry.field(description="The execution that wrote it.")
-    consumers: list[Execution] = strawberry.field(
+    consumers: list[Execution] | None = strawberry.field(
         description="Executions of its producing run that read it."
     )
 

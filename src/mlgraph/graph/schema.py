@@ -43,7 +43,7 @@ class Query:
         return pending  # graphql-core awaits each item, so one failure nulls only its slot
 
     @strawberry.field(description="ZenML: step runs, pipelines, artifacts, models, services.")
-    def zenml(self, info: Info) -> ZenMLQuery:
+    def zenml(self, info: Info) -> ZenMLQuery | None:
         context_of(info).zenml  # raises PLATFORM_NOT_CONFIGURED when absent
         return ZenMLQuery()
 

@@ -68,8 +68,19 @@ class ZenMLLoaders:
         return {user.id: user for user in found if user is not None}
 
     async def _steps_of_runs(self, run_ids: list[str]) -> list[list[wire.ZenMLStepRun]]:
-        """All steps of several runs: one filtered list call, more only past 1000 steps."""
-        filters = {"pipeline_run_id": wire.oneof(run_ids)}
+        """All steps of each run, one filtered list call per run, concurrently.
+
+        Thin step records do not say which run they belong to, so one call
+        for several runs could not be split back; calls grow with the number
+        of distinct runs asked about, never with the number of steps.
+        """
+        steps = await asyncio.gather(*(self._steps_of_run(run_id) for run_id in run_ids))
+        for run_steps in steps:
+            self.prime(wire.STEP_RUNS, run_steps)
+        return list(steps)
+
+    async def _steps_of_run(self, run_id: str) -> list[wire.ZenMLStepRun]:
+        filters = {"pipeline_run_id": run_id}
         first = await self.client.list(wire.STEP_RUNS, size=RUN_STEPS_PAGE, sort_by="created", filters=filters)
         rest = await asyncio.gather(
             *(
@@ -77,10 +88,8 @@ class ZenMLLoaders:
                 for page in range(2, first.total_pages + 1)
             )
         )
-        steps = [step for page in (first, *rest) for step in page.items]
-        self.prime(wire.STEP_RUNS, steps)
-        by_run: dict[str, list[wire.ZenMLStepRun]] = {run_id: [] for run_id in run_ids}
-        for step in steps:
-            if step.pipeline_run_id in by_run:
-                by_run[step.pipeline_run_id].append(step)
-        return [by_run[run_id] for run_id in run_ids]
+        return [
+            step.model_copy(update={"pipeline_run_id": run_id})
+            for page in (first, *rest)
+            for step in page.items
+        ]

@@ -59,7 +59,7 @@ class ZenMLQuery:
         name: str | None = None,
         status: ZenMLExecutionStatus | None = None,
         pipeline_run: strawberry.ID | None = None,
-    ) -> Connection[ZenMLStepRun]:
+    ) -> Connection[ZenMLStepRun] | None:
         filters = _filters(name=name, status=status.value if status else None, pipeline_run_id=_id(pipeline_run, "ZenMLPipelineRun"))
         return await page_of(info, wire.STEP_RUNS, ZenMLStepRun, first, after, filters=filters)
 
@@ -76,7 +76,7 @@ class ZenMLQuery:
         name: str | None = None,
         status: ZenMLExecutionStatus | None = None,
         pipeline: strawberry.ID | None = None,
-    ) -> Connection[ZenMLPipelineRun]:
+    ) -> Connection[ZenMLPipelineRun] | None:
         filters = _filters(name=name, status=status.value if status else None, pipeline_id=_id(pipeline, "ZenMLPipeline"))
         return await page_of(info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters=filters)
 
@@ -87,7 +87,7 @@ class ZenMLQuery:
     @strawberry.field
     async def pipelines(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLPipeline]:
+    ) -> Connection[ZenMLPipeline] | None:
         return await page_of(info, wire.PIPELINES, ZenMLPipeline, first, after, filters=_filters(name=name))
 
     @strawberry.field
@@ -97,7 +97,7 @@ class ZenMLQuery:
     @strawberry.field
     async def artifacts(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLArtifact]:
+    ) -> Connection[ZenMLArtifact] | None:
         return await page_of(info, wire.ARTIFACTS, ZenMLArtifact, first, after, filters=_filters(name=name))
 
     @strawberry.field
@@ -111,7 +111,7 @@ class ZenMLQuery:
         first: int | None = None,
         after: str | None = None,
         artifact: strawberry.ID | None = None,
-    ) -> Connection[ZenMLArtifactVersion]:
+    ) -> Connection[ZenMLArtifactVersion] | None:
         filters = _filters(artifact_id=_id(artifact, "ZenMLArtifact"))
         return await page_of(info, wire.ARTIFACT_VERSIONS, ZenMLArtifactVersion, first, after, filters=filters)
 
@@ -122,7 +122,7 @@ class ZenMLQuery:
     @strawberry.field
     async def models(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLModel]:
+    ) -> Connection[ZenMLModel] | None:
         return await page_of(info, wire.MODELS, ZenMLModel, first, after, filters=_filters(name=name))
 
     @strawberry.field
@@ -136,7 +136,7 @@ class ZenMLQuery:
         first: int | None = None,
         after: str | None = None,
         model: strawberry.ID | None = None,
-    ) -> Connection[ZenMLModelVersion]:
+    ) -> Connection[ZenMLModelVersion] | None:
         filters = _filters(model_id=_id(model, "ZenMLModel"))
         return await page_of(info, wire.MODEL_VERSIONS, ZenMLModelVersion, first, after, filters=filters)
 
@@ -147,7 +147,7 @@ class ZenMLQuery:
     @strawberry.field(description="Users; ZenML lists no service accounts here, but fetches them by id.")
     async def users(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLUser]:
+    ) -> Connection[ZenMLUser] | None:
         return await page_of(info, wire.USERS, ZenMLUser, first, after, filters=_filters(name=name))
 
     @strawberry.field
@@ -157,7 +157,7 @@ class ZenMLQuery:
     @strawberry.field
     async def projects(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[ZenMLProject]:
+    ) -> Connection[ZenMLProject] | None:
         return await page_of(info, wire.PROJECTS, ZenMLProject, first, after)
 
     @strawberry.field
@@ -167,7 +167,7 @@ class ZenMLQuery:
     @strawberry.field
     async def tags(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLTag]:
+    ) -> Connection[ZenMLTag] | None:
         return await page_of(info, wire.TAGS, ZenMLTag, first, after, filters=_filters(name=name))
 
     @strawberry.field
@@ -177,7 +177,7 @@ class ZenMLQuery:
     @strawberry.field
     async def services(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
-    ) -> Connection[ZenMLService]:
+    ) -> Connection[ZenMLService] | None:
         return await page_of(info, wire.SERVICES, ZenMLService, first, after, filters=_filters(name=name))
 
     @strawberry.field

@@ -105,7 +105,7 @@ async def page_of(
     *,
     sort_by: str = "desc:created",
     filters: dict[str, str] | None = None,
-) -> Connection[Any]:
+) -> Connection[Any] | None:
     """A connection over a ZenML list endpoint: one call whatever the window."""
     win = window(info, first, after)
     number, size, skip = win.page()
@@ -343,7 +343,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         return ZenMLPipelineRun(record=run) if run else None
 
     @strawberry.field(description="The steps of the same run this one waited for (ZenML's parent steps).")
-    async def upstream(self, info: Info) -> list[ZenMLStepRun]:
+    async def upstream(self, info: Info) -> list[ZenMLStepRun] | None:
         parent_ids = (await self.hydrated(info)).parent_step_ids or []
         parents = await loaders(info).by_id(wire.STEP_RUNS).load_many(parent_ids)
         return [ZenMLStepRun(record=parent) for parent in parents if parent is not None]
@@ -380,7 +380,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         return (await self.hydrated(info)).config
 
     @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON:
+    async def run_metadata(self, info: Info) -> JSON | None:
         return (await self.hydrated(info)).run_metadata
 
 
@@ -414,7 +414,7 @@ class ZenMLPipeline(ZenMLNode):
     @strawberry.field(description="Runs of this pipeline, newest first.")
     async def runs(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[ZenMLPipelineRun]:
+    ) -> Connection[ZenMLPipelineRun] | None:
         return await page_of(
             info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters={"pipeline_id": self.record.id}
         )
@@ -470,13 +470,13 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         return ZenMLModelVersion(record=version) if version else None
 
     @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON:
+    async def run_metadata(self, info: Info) -> JSON | None:
         return (await self.hydrated(info)).run_metadata
 
     @strawberry.field(description="The run's step runs (ZenMLStepRun) in the order they were created.")
     async def steps(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Execution]:
+    ) -> Connection[Execution] | None:
         win = window(info, first, after)
         number, size, skip = win.page()
         page = await loaders(info).client.run_steps(self.record.id, page=number, size=size)
@@ -488,7 +488,7 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         return connection(steps, win, page.total)
 
     @strawberry.field(description="Every step of the run with the steps it waited for.")
-    async def dag(self, info: Info) -> list[ExecutionDependency]:
+    async def dag(self, info: Info) -> list[ExecutionDependency] | None:
         steps = await loaders(info).steps_by_run.load(self.record.id)
         by_id = {step.id: step for step in steps}
         detailed = await loaders(info).by_id(wire.STEP_RUNS, hydrated=True).load_many(list(by_id))
@@ -523,7 +523,7 @@ class ZenMLArtifact(ZenMLNode, Artifact):
     @strawberry.field(description="Versions of this artifact, newest first.")
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[ZenMLArtifactVersion]:
+    ) -> Connection[ZenMLArtifactVersion] | None:
         return await page_of(
             info, wire.ARTIFACT_VERSIONS, ZenMLArtifactVersion, first, after, filters={"artifact_id": self.record.id}
         )
@@ -575,7 +575,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
         return await self.owner(info)
 
     @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON:
+    async def run_metadata(self, info: Info) -> JSON | None:
         return (await self.hydrated(info)).run_metadata
 
     @strawberry.field
@@ -592,7 +592,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
         return ZenMLStepRun(record=step) if step else None
 
     @strawberry.field
-    async def consumers(self, info: Info) -> list[ZenMLStepRun]:
+    async def consumers(self, info: Info) -> list[ZenMLStepRun] | None:
         run_id = self.record.producer_pipeline_run_id or (await self.hydrated(info)).producer_pipeline_run_id
         if run_id is None:
             return []
@@ -637,7 +637,7 @@ class ZenMLModel(ZenMLNode, Model):
     @strawberry.field(description="Versions of this model, newest first.")
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[ZenMLModelVersion]:
+    ) -> Connection[ZenMLModelVersion] | None:
         return await page_of(
             info, wire.MODEL_VERSIONS, ZenMLModelVersion, first, after, filters={"model_id": self.record.id}
         )
@@ -665,7 +665,7 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
         return (await self.hydrated(info)).description
 
     @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON:
+    async def run_metadata(self, info: Info) -> JSON | None:
         return (await self.hydrated(info)).run_metadata
 
     @strawberry.field

@@ -1,0 +1,81 @@
+"""GraphQL over HTTP: POST and GET, GraphiQL, health, CORS, the debug ledger."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from mlgraph.demo import build_sandbox
+from mlgraph.graphiql import ASSET_FILES
+from mlgraph.settings import Settings
+from tests.conftest import Gateway
+
+QUERY = "{ zenml { users(first: 3) { totalCount nodes { name } } } }"
+
+
+def test_post_and_get_answer_the_same(gateway: Gateway) -> None:
+    posted = gateway.client.post("/graphql", json={"query": QUERY})
+    fetched = gateway.client.get("/graphql", params={"query": QUERY})
+    assert posted.status_code == fetched.status_code == 200
+    assert posted.json() == fetched.json()
+    assert posted.json()["data"]["zenml"]["users"]["totalCount"] == 3
+
+
+def test_get_never_runs_a_mutation(gateway: Gateway) -> None:
+    before = len(gateway.sandbox.zenml_emulator.state.calls)
+    response = gateway.client.get(
+        "/graphql", params={"query": 'mutation { deleteService(id: "x") { id } }'}
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert len(gateway.sandbox.zenml_emulator.state.calls) == before
+
+
+def test_graphql_response_media_type(gateway: Gateway) -> None:
+    accept = {"Accept": "application/graphql-response+json"}
+    bad = gateway.client.post("/graphql", json={"query": "{ nope }"}, headers=accept)
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/graphql-response+json")
+    assert bad.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    good = gateway.client.post("/graphql", json={"query": QUERY}, headers=accept)
+    assert good.status_code == 200 and good.json()["data"]["zenml"]["users"]["nodes"]
+
+
+def test_malformed_requests_get_clear_answers(gateway: Gateway) -> None:
+    assert gateway.client.post("/graphql", content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
+    syntax = gateway.client.post("/graphql", json={"query": "{ zenml { "}).json()
+    assert syntax["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    unknown = gateway.client.post("/graphql", json={"query": "{ zenml { nope } }"}).json()
+    assert unknown["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_graphiql_is_served_offline(gateway: Gateway) -> None:
+    page = gateway.client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "https://" not in page.text and "http://" not in page.text
+    for asset in ASSET_FILES:
+        assert f"/graphiql/{asset}" in page.text
+        assert gateway.client.get(f"/graphiql/{asset}").status_code == 200
+
+
+def test_healthz(gateway: Gateway) -> None:
+    assert gateway.client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_ledger_only_with_the_debug_header(gateway: Gateway) -> None:
+    plain = gateway.client.post("/graphql", json={"query": QUERY}).json()
+    assert "ledger" not in (plain.get("extensions") or {})
+    answer = gateway(QUERY)
+    assert answer.calls == 1
+    (entry,) = answer.ledger["entries"]
+    assert entry["platform"] == "zenml" and entry["path"].startswith("/api/v1/users?")
+    assert "sandbox" not in str(answer.ledger)  # no backend host in the ledger
+
+
+def test_cors_allows_configured_origins_only() -> None:
+    sandbox = build_sandbox(settings=Settings(cors_origins=["https://app.example.com"]))
+    with TestClient(sandbox.app) as client:
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+        allowed = client.options("/graphql", headers={"Origin": "https://app.example.com", **preflight})
+        assert allowed.headers.get("access-control-allow-origin") == "https://app.example.com"
+        denied = client.options("/graphql", headers={"Origin": "https://evil.example.com", **preflight})
+        assert "access-control-allow-origin" not in denied.headers
