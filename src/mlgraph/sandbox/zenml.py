@@ -13,8 +13,11 @@ Two record layouts, fixed per app:
   an artifact version's `body.artifact` / `body.tags`, a run's
   `body.pipeline`), and `metadata.project` is the embedded project. Embedded
   objects are hydrated when the record is, so a hydrated step repeats the same
-  user and project many times. Only top-level steps and runs carry
-  `resources` (`{"model_version": ...}`), and only when hydrated.
+  user and project many times. A thin record embeds one level deep: its
+  embedded objects are thin and embed nothing themselves (no `user`,
+  `artifact`, `model`, `pipeline`, `stack`, `tags`), as a gateway asking for
+  thin records would want. Only top-level steps and runs carry `resources`
+  (`{"model_version": ...}`), and only when hydrated.
 - `"current"`: the ZenML 0.98 layout of `zenml-samples/`: `body.user_id`,
   `body.project_id`, related objects under `resources` (always present on
   top-level records), embedded objects always thin with `resources: null`.
@@ -23,6 +26,14 @@ Services have the seed 003 shape (already the current one) in both layouts.
 Lists default to `hydrate=false`, single gets to `hydrate=true`;
 `/runs/{id}/steps` is always thin. Records render from the data set once and
 are cached as JSON until the next write, so big pages stay cheap.
+
+Errors follow the real server: 404 `{"detail": ["KeyError", str(KeyError(msg))]}`
+(the message arrives quoted); filter-model problems (`page`, `size`,
+`sort_by`, `logical_operator`, filter values) 422 `{"detail": ["ValueError",
+...]}`; request-parameter and body problems (`hydrate`, a path id that is not
+a UUID, a bad JSON body) 422 with a bare `["ValueError", ...]`. A page after
+the last is 400; page 1 of nothing is `total: 0, total_pages: 1`. String
+`contains`/`startswith`/`endswith` ignore case, as ZenML's SQL LIKE does.
 
 Every request is appended to `app.state.calls` as `(method, raw path with
 query)` before faults and auth act on it.
@@ -144,7 +155,10 @@ def _not_found(label: str, key: str, by: str = "ID") -> _ApiError:
 
 def _filter_error(model: str, field: str, message: str, value: object) -> _ApiError:
     """A filter-model validation failure: 422 with a `detail` pair."""
-    text = f"1 validation error for {model}\n{field}\n  {message} [type=value_error, input_value={value!r}, input_type=str]"
+    text = (
+        f"1 validation error for {model}\n{field}\n"
+        f"  {message} [type=value_error, input_value={value!r}, input_type=str]"
+    )
     return _ApiError(422, {"detail": ["ValueError", text]})
 
 
@@ -256,14 +270,16 @@ def _parse_bool(raw: str, name: str) -> bool:
         return True
     if value in ("false", "0", "no", "off"):
         return False
-    raise _request_error("bool_parsing", ("query", name), "Input should be a valid boolean, unable to interpret input", raw)
+    message = "Input should be a valid boolean, unable to interpret input"
+    raise _request_error("bool_parsing", ("query", name), message, raw)
 
 
 def _parse_page_number(raw: str, name: str, model: str, maximum: int | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise _filter_error(model, name, "Input should be a valid integer, unable to parse string as an integer", raw) from None
+        message = "Input should be a valid integer, unable to parse string as an integer"
+        raise _filter_error(model, name, message, raw) from None
     if value < 1:
         raise _filter_error(model, name, "Input should be greater than or equal to 1", raw)
     if maximum is not None and value > maximum:
@@ -296,7 +312,8 @@ def _normalise(field: _Field, raw: str) -> Any:
 def _parse_condition(name: str, field: _Field, raw: str, model: str) -> _Condition:
     op, sep, rest = raw.partition(":")
     if sep and op == "in":
-        raise _filter_error(model, name, f"Value error, Invalid filter operator 'in'. Use one of {', '.join(_OPS)}", raw)
+        message = f"Value error, Invalid filter operator 'in'. Use one of {', '.join(_OPS)}"
+        raise _filter_error(model, name, message, raw)
     if not (sep and op in _OPS):
         op, rest = "equals", raw
     try:
@@ -573,16 +590,20 @@ def _entities(store: _Store) -> dict[str, _Entity]:
         exclusive=_Field("bool", lambda t: t.exclusive),
         user=user,
     )
+    projects = base(name=_Field("str", lambda p: p.name), display_name=_Field("str", lambda p: p.display_name))
+    tagged = scoped(tag=_Field("ref", tags))
     table = [
         _Entity("step", "steps", "step run", "StepRunFilter", "step_id", False, steps),
         _Entity("run", "runs", "pipeline run", "PipelineRunFilter", "run_id", False, runs),
-        _Entity("pipeline", "pipelines", "pipeline", "PipelineFilter", "pipeline_id", False, scoped(tag=_Field("ref", tags))),
-        _Entity("artifact", "artifacts", "artifact", "ArtifactFilter", "artifact_id", False, scoped(tag=_Field("ref", tags))),
-        _Entity("artifact_version", "artifact_versions", "artifact version", "ArtifactVersionFilter", "artifact_version_id", False, artifact_versions),
-        _Entity("model", "models", "model", "ModelFilter", "model_id", False, scoped(tag=_Field("ref", tags))),
-        _Entity("model_version", "model_versions", "model version", "ModelVersionFilter", "model_version_id", False, model_versions),
+        _Entity("pipeline", "pipelines", "pipeline", "PipelineFilter", "pipeline_id", False, tagged),
+        _Entity("artifact", "artifacts", "artifact", "ArtifactFilter", "artifact_id", False, tagged),
+        _Entity("artifact_version", "artifact_versions", "artifact version", "ArtifactVersionFilter",
+                "artifact_version_id", False, artifact_versions),
+        _Entity("model", "models", "model", "ModelFilter", "model_id", False, tagged),
+        _Entity("model_version", "model_versions", "model version", "ModelVersionFilter",
+                "model_version_id", False, model_versions),
         _Entity("user", "users", "user", "UserFilter", "user_name_or_id", True, users),
-        _Entity("project", "projects", "project", "ProjectFilter", "project_name_or_id", True, base(name=_Field("str", lambda p: p.name), display_name=_Field("str", lambda p: p.display_name))),
+        _Entity("project", "projects", "project", "ProjectFilter", "project_name_or_id", True, projects),
         _Entity("tag", "tags", "tag", "TagFilter", "tag_name_or_id", True, tag_fields),
         _Entity("service", "services", "service", "ServiceFilter", "service_id", False, services),
     ]
@@ -800,7 +821,9 @@ class _SeedRecords(_Records):
             "is_admin": user.is_admin,
             "default_project_id": self.store.project.id,
         }
-        metadata = {"email": user.email, "external_user_id": None, "user_metadata": user.user_metadata} if hydrated else None
+        metadata = None
+        if hydrated:
+            metadata = {"email": user.email, "external_user_id": None, "user_metadata": user.user_metadata}
         return _record(body, metadata, None, user.id, user.name)
 
     def _project(self, project: Project, hydrated: bool, nested: bool) -> dict[str, Any]:
@@ -1025,7 +1048,12 @@ class _CurrentRecords(_Records):
     """ZenML 0.98's layout: ids in `body`, related objects under `resources`."""
 
     def scope(self, obj: Any) -> dict[str, Any]:
-        return {"created": obj.created, "updated": getattr(obj, "updated", obj.created), "user_id": obj.user_id, "project_id": self.store.project.id}
+        return {
+            "created": obj.created,
+            "updated": getattr(obj, "updated", obj.created),
+            "user_id": obj.user_id,
+            "project_id": self.store.project.id,
+        }
 
     def _user(self, user: User, hydrated: bool, nested: bool) -> dict[str, Any]:
         body = {
@@ -1055,8 +1083,17 @@ class _CurrentRecords(_Records):
         return _record(body, metadata, None, project.id, project.name)
 
     def _tag(self, tag: Tag, hydrated: bool, nested: bool) -> dict[str, Any]:
-        body = {"created": tag.created, "updated": tag.created, "user_id": tag.user_id, "color": tag.color, "exclusive": tag.exclusive}
-        resources = None if nested else {"user": self.user(tag.user_id, False), "tagged_count": self.store.tagged_count[tag.id]}
+        body = {
+            "created": tag.created,
+            "updated": tag.created,
+            "user_id": tag.user_id,
+            "color": tag.color,
+            "exclusive": tag.exclusive,
+        }
+        resources = None if nested else {
+            "user": self.user(tag.user_id, False),
+            "tagged_count": self.store.tagged_count[tag.id],
+        }
         return _record(body, {} if hydrated else None, resources, tag.id, tag.name)
 
     def thin(self, kind: str, obj: Any) -> dict[str, Any]:
@@ -1136,9 +1173,12 @@ class _CurrentRecords(_Records):
 
     def stack_record(self) -> dict[str, Any]:
         stack = self.store.ds.stack
-        return _record({"created": stack.created, "updated": stack.created, "user_id": None}, None, None, stack.id, stack.name)
+        body = {"created": stack.created, "updated": stack.created, "user_id": None}
+        return _record(body, None, None, stack.id, stack.name)
 
-    def log_record(self, owner: Any, log_id: str, source: str, step_id: str | None, run_id: str | None) -> dict[str, Any]:
+    def log_record(
+        self, owner: Any, log_id: str, source: str, step_id: str | None, run_id: str | None
+    ) -> dict[str, Any]:
         body = {
             **self.scope(owner),
             "uri": _log_uri(log_id),
@@ -1177,7 +1217,9 @@ class _CurrentRecords(_Records):
             "content_hash": version.content_hash,
             "item_count": version.item_count,
         }
-        metadata = {"visualizations": _visualizations(version, False), "run_metadata": version.run_metadata} if hydrated else None
+        metadata = None
+        if hydrated:
+            metadata = {"visualizations": _visualizations(version, False), "run_metadata": version.run_metadata}
         resources = None if nested else {
             "user": self.user(version.user_id, False),
             "tags": self.tag_list(version.tag_ids, False),
@@ -1218,7 +1260,10 @@ class _CurrentRecords(_Records):
                 }]
                 for name, version_id in step.inputs.items()
             },
-            "outputs": {name: [self.thin("artifact_version", versions[i]) for i in ids] for name, ids in step.outputs.items()},
+            "outputs": {
+                name: [self.thin("artifact_version", versions[i]) for i in ids]
+                for name, ids in step.outputs.items()
+            },
             "resource_request": None,
         }
         return _record(body, metadata, resources, step.id, step.name)
@@ -1333,7 +1378,12 @@ def _visualizations(version: ArtifactVersion, hydrated: bool) -> list[dict[str, 
     kind = ARTIFACT_KINDS[version.kind].visualization
     if version.visualization_id is None or kind is None:
         return []
-    body = {"created": version.created, "updated": version.created, "type": kind, "uri": f"{version.uri}/visualizations/0.{kind}"}
+    body = {
+        "created": version.created,
+        "updated": version.created,
+        "type": kind,
+        "uri": f"{version.uri}/visualizations/0.{kind}",
+    }
     metadata = {"artifact_version_id": version.id} if hydrated else None
     return [_record(body, metadata, None, version.visualization_id)]
 
@@ -1363,8 +1413,9 @@ class _Emulator:
             Route(f"{API}/services/{{service_id}}", self.delete_service, methods=["DELETE"]),
         ]
         for entity in self.entities.values():
-            routes.append(Route(f"{API}/{entity.collection}", self.list_endpoint(entity), methods=["GET"]))
-            routes.append(Route(f"{API}/{entity.collection}/{{{entity.param}}}", self.get_endpoint(entity), methods=["GET"]))
+            collection = f"{API}/{entity.collection}"
+            routes.append(Route(collection, self.list_endpoint(entity), methods=["GET"]))
+            routes.append(Route(f"{collection}/{{{entity.param}}}", self.get_endpoint(entity), methods=["GET"]))
         return routes
 
     # -- reading
@@ -1440,7 +1491,8 @@ class _Emulator:
             parsed = str(uuid.UUID(key))
         except ValueError:
             if not entity.by_name:
-                raise _request_error("uuid_parsing", ("path", entity.param), "Input should be a valid UUID", key) from None
+                loc = ("path", entity.param)
+                raise _request_error("uuid_parsing", loc, "Input should be a valid UUID", key) from None
             found = next((o for o in items.values() if o.name == key), None)
             if found is None:
                 raise _not_found(entity.label, key, "name")
@@ -1449,7 +1501,9 @@ class _Emulator:
             raise _not_found(entity.label, key)
         return items[parsed]
 
-    def parse_query(self, entity: _Entity, request: Request, hydrate_default: bool, hydrate_allowed: bool = True) -> _ListQuery:
+    def parse_query(
+        self, entity: _Entity, request: Request, hydrate_default: bool, hydrate_allowed: bool = True
+    ) -> _ListQuery:
         params = request.query_params
         model = entity.filter_model
         page = _parse_page_number(params.get("page", "1"), "page", model, None)
@@ -1460,7 +1514,8 @@ class _Emulator:
             direction, sort_name = "asc", sort_raw
         sort = entity.fields.get(sort_name)
         if direction not in ("asc", "desc") or sort is None or sort.kind == "ref":
-            raise _filter_error(model, "sort_by", "Value error, You can only sort by valid fields of this resource", sort_raw)
+            message = "Value error, You can only sort by valid fields of this resource"
+            raise _filter_error(model, "sort_by", message, sort_raw)
         logical = params.get("logical_operator", "and")
         if logical not in ("and", "or"):
             raise _filter_error(model, "logical_operator", "Input should be 'and' or 'or'", logical)
@@ -1490,9 +1545,8 @@ class _Emulator:
             raise _ApiError(400, {"detail": ["ValueError", message]})
         start = (query.page - 1) * query.size
         items = ",".join(self.records.json(entity.kind, o, query.hydrate) for o in ordered[start : start + query.size])
-        return _json_response(
-            f'{{"index":{query.page},"max_size":{query.size},"total_pages":{total_pages},"total":{total},"items":[{items}]}}'
-        )
+        head = f'"index":{query.page},"max_size":{query.size},"total_pages":{total_pages},"total":{total}'
+        return _json_response(f'{{{head},"items":[{items}]}}')
 
     # -- writing
 

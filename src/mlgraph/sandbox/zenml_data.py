@@ -543,7 +543,8 @@ class _Generator:
                     outcome = "completed"
                 prev = previous[p]
                 cached = 0
-                if outcome == "completed" and prev is not None and prev.status == "completed" and self.rng.random() < 0.5:
+                can_cache = outcome == "completed" and prev is not None and prev.status == "completed"
+                if can_cache and self.rng.random() < 0.5:
                     cached = self.rng.randint(1, max(1, self.n_steps // 3))
                 run = self.run(pipeline, templates[p], r, start, outcome, cached, prev, artifact_by_name)
                 previous[p] = run
@@ -616,7 +617,8 @@ class _Generator:
             original: StepRun | None = None
             if status == "cached":
                 previous_step = prev_steps[template.name]
-                original = previous_step if previous_step.original_step_run_id is None else self.step_by_id[previous_step.original_step_run_id]
+                first_ran = previous_step.original_step_run_id
+                original = previous_step if first_ran is None else self.step_by_id[first_ran]
             begin = clock
             if status == "cached":
                 clock += rng.uniform(0.05, 0.3)
@@ -627,7 +629,11 @@ class _Generator:
                 outputs = {name: list(ids) for name, ids in original.outputs.items()}
             elif status == "completed":
                 outputs = {
-                    name: [self.artifact_version(pipeline, template, name, kind, step_id, run_id, user_id, clock, artifact_by_name)]
+                    name: [
+                        self.artifact_version(
+                            pipeline, template, name, kind, step_id, run_id, user_id, clock, artifact_by_name
+                        )
+                    ]
                     for name, kind in template.outputs.items()
                 }
             for name, ids in outputs.items():
@@ -801,7 +807,10 @@ class _Generator:
             model_artifact_version_ids=model_avs,
             data_artifact_version_ids=data_avs,
             tag_ids=[self.tag[t] for t in stage_tags],
-            run_metadata={"accuracy": round(self.rng.uniform(0.8, 0.95), 4), "training_rows": self.rng.randint(10_000, 900_000)},
+            run_metadata={
+                "accuracy": round(self.rng.uniform(0.8, 0.95), 4),
+                "training_rows": self.rng.randint(10_000, 900_000),
+            },
         )
         if run is not None and run.model_version_id is None:
             run.model_version_id = version.id
@@ -834,7 +843,10 @@ class _Generator:
                         "description": f"{flavor} prediction service",
                         "logo_url": "",
                     },
-                    service_source=f"zenml.integrations.{flavor}.services.{flavor}_deployment.{flavor.capitalize()}DeploymentService",
+                    service_source=(
+                        f"zenml.integrations.{flavor}.services.{flavor}_deployment."
+                        f"{flavor.capitalize()}DeploymentService"
+                    ),
                     admin_state=state,
                     config={"service_name": name, "model_name": model.name, "model_version": version.number},
                     labels={"env": "prod" if offset == 0 else "staging", "model": model.name},

@@ -6,11 +6,14 @@ take a global id or the ZenML UUID.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import strawberry
 from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
+from mlgraph.graph.errors import UserInputError
 from mlgraph.graph.ids import native_id
 from mlgraph.graph.zenml.types import (
     ZenMLExecutionStatus,
@@ -40,8 +43,14 @@ def _filters(**values: str | None) -> dict[str, str]:
 
 
 async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
-    record = await load(info, wrap.resource, native_id(record_id, wrap.__name__))
-    return wrap(record=record)
+    """One object by global id or UUID; anything else never reaches ZenML,
+    whose 422 for a malformed UUID would fail the whole batch it rides in."""
+    native = native_id(record_id, wrap.__name__)
+    try:
+        UUID(native)
+    except ValueError:
+        raise UserInputError(f"'{native[:80]}' is not a ZenML id") from None
+    return wrap(record=await load(info, wrap.resource, native))
 
 
 def _id(value: strawberry.ID | None, type_name: str) -> str | None:
