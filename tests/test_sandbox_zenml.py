@@ -261,10 +261,12 @@ def test_paging_bounds(client: Client) -> None:
         "Invalid page 99. The requested page size is 20 and there are a total of 10 items for this query. "
         "The maximum page value therefore is 1."
     )]}
-    for params in ({"size": 0}, {"size": 10001}, {"page": 0}, {"page": "x"}):
+    for params in ({"size": 0}, {"page": 0}, {"page": "x"}):
         response = client.get(f"{API}/steps", params=params)
         assert response.status_code == 422
         assert response.json()["detail"][0] == "ValueError"
+    too_big = client.get(f"{API}/steps", params={"size": 10001})  # a bare list, as a real 0.98 sends
+    assert too_big.status_code == 422 and too_big.json()[0] == "ValueError"
 
 
 def test_oneof_returns_known_ids_in_sort_order(client: Client, ds: ZenMLDataset) -> None:

@@ -122,10 +122,10 @@ class BackendClient:
         suffix = f": {detail}" if detail else ""
         if status == 404:
             return NotFound(self.platform, f"{self.platform}: not found{suffix}", status)
-        if status in (401, 403):
-            return Forbidden(
-                self.platform, f"{self.platform} refused the gateway's credentials ({status})", status
-            )
+        if status == 401:
+            return Forbidden(self.platform, f"{self.platform} refused the gateway's credentials (401)", status)
+        if status == 403:
+            return Forbidden(self.platform, f"{self.platform} does not allow this (403){suffix}", status)
         if status in (408, 429) or status >= 500:
             return Unavailable(self.platform, f"{self.platform} failed to answer ({status})", status)
         return Rejected(self.platform, f"{self.platform} rejected the request ({status}){suffix}", status)

@@ -283,7 +283,9 @@ def _parse_page_number(raw: str, name: str, model: str, maximum: int | None) -> 
     if value < 1:
         raise _filter_error(model, name, "Input should be greater than or equal to 1", raw)
     if maximum is not None and value > maximum:
-        raise _filter_error(model, name, f"Input should be less than or equal to {maximum}", raw)
+        # A real 0.98 server refuses this in its query parameters, before the filter model.
+        message = f"Input should be less than or equal to {maximum}"
+        raise _request_error("less_than_equal", ("query", name), message, raw)
     return value
 
 
