@@ -9,20 +9,16 @@ import pytest
 
 from mlgraph.backends import zenml as wire
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "zenml-samples"
-SEED_000 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_8c7d758d50d3d312.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "zenml"
 
 
 def sample(name: str) -> dict:
-    return json.loads((SAMPLES / name).read_text())
+    return json.loads((FIXTURES / name).read_text())
 
 
 def seed_step() -> dict:
-    """The hydrated step of seed 000: the JSON after the GET line."""
-    lines = SEED_000.read_text().splitlines()
-    start = lines.index("GET /api/v1/steps/{step_id} HTTP/1.1") + 3
-    end = next(i for i in range(start, len(lines)) if lines[i].startswith("Get run steps"))
-    return json.loads("\n".join(lines[start:end]))
+    """The hydrated step of seed 000, in the layout the seeds document."""
+    return sample("seed_000_step_detail.json")
 
 
 def test_thin_step_of_a_real_server() -> None:

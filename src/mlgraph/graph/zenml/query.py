@@ -6,6 +6,7 @@ take a global id or the ZenML UUID.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -53,6 +54,17 @@ async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
     return wrap(record=await load(info, wrap.resource, native))
 
 
+def getter(wrap: type[ZenMLNode]) -> Any:
+    """A root field fetching one ``wrap`` by global id or ZenML UUID."""
+
+    async def resolve(info: Info, id: strawberry.ID) -> Any:
+        return await get(info, wrap, id)
+
+    # Real types, not the strings this module's postponed annotations would give.
+    resolve.__annotations__ = {"info": Info, "id": strawberry.ID, "return": wrap | None}
+    return strawberry.field(resolver=resolve, description=f"One {wrap.resource.label} by global id or ZenML UUID.")
+
+
 def _id(value: strawberry.ID | None, type_name: str) -> str | None:
     return native_id(value, type_name) if value is not None else None
 
@@ -72,9 +84,7 @@ class ZenMLQuery:
         filters = _filters(name=name, status=status.value if status else None, pipeline_run_id=_id(pipeline_run, "ZenMLPipelineRun"))
         return await page_of(info, wire.STEP_RUNS, ZenMLStepRun, first, after, filters=filters)
 
-    @strawberry.field
-    async def step_run(self, info: Info, id: strawberry.ID) -> ZenMLStepRun | None:
-        return await get(info, ZenMLStepRun, id)
+    step_run = getter(ZenMLStepRun)
 
     @strawberry.field
     async def pipeline_runs(
@@ -89,9 +99,7 @@ class ZenMLQuery:
         filters = _filters(name=name, status=status.value if status else None, pipeline_id=_id(pipeline, "ZenMLPipeline"))
         return await page_of(info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters=filters)
 
-    @strawberry.field
-    async def pipeline_run(self, info: Info, id: strawberry.ID) -> ZenMLPipelineRun | None:
-        return await get(info, ZenMLPipelineRun, id)
+    pipeline_run = getter(ZenMLPipelineRun)
 
     @strawberry.field
     async def pipelines(
@@ -99,9 +107,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLPipeline] | None:
         return await page_of(info, wire.PIPELINES, ZenMLPipeline, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def pipeline(self, info: Info, id: strawberry.ID) -> ZenMLPipeline | None:
-        return await get(info, ZenMLPipeline, id)
+    pipeline = getter(ZenMLPipeline)
 
     @strawberry.field
     async def artifacts(
@@ -109,9 +115,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLArtifact] | None:
         return await page_of(info, wire.ARTIFACTS, ZenMLArtifact, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def artifact(self, info: Info, id: strawberry.ID) -> ZenMLArtifact | None:
-        return await get(info, ZenMLArtifact, id)
+    artifact = getter(ZenMLArtifact)
 
     @strawberry.field
     async def artifact_versions(
@@ -124,9 +128,7 @@ class ZenMLQuery:
         filters = _filters(artifact_id=_id(artifact, "ZenMLArtifact"))
         return await page_of(info, wire.ARTIFACT_VERSIONS, ZenMLArtifactVersion, first, after, filters=filters)
 
-    @strawberry.field
-    async def artifact_version(self, info: Info, id: strawberry.ID) -> ZenMLArtifactVersion | None:
-        return await get(info, ZenMLArtifactVersion, id)
+    artifact_version = getter(ZenMLArtifactVersion)
 
     @strawberry.field
     async def models(
@@ -134,9 +136,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLModel] | None:
         return await page_of(info, wire.MODELS, ZenMLModel, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def model(self, info: Info, id: strawberry.ID) -> ZenMLModel | None:
-        return await get(info, ZenMLModel, id)
+    model = getter(ZenMLModel)
 
     @strawberry.field
     async def model_versions(
@@ -149,9 +149,7 @@ class ZenMLQuery:
         filters = _filters(model_id=_id(model, "ZenMLModel"))
         return await page_of(info, wire.MODEL_VERSIONS, ZenMLModelVersion, first, after, filters=filters)
 
-    @strawberry.field
-    async def model_version(self, info: Info, id: strawberry.ID) -> ZenMLModelVersion | None:
-        return await get(info, ZenMLModelVersion, id)
+    model_version = getter(ZenMLModelVersion)
 
     @strawberry.field(description="Users; ZenML lists no service accounts here, but fetches them by id.")
     async def users(
@@ -159,9 +157,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLUser] | None:
         return await page_of(info, wire.USERS, ZenMLUser, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def user(self, info: Info, id: strawberry.ID) -> ZenMLUser | None:
-        return await get(info, ZenMLUser, id)
+    user = getter(ZenMLUser)
 
     @strawberry.field
     async def projects(
@@ -169,9 +165,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLProject] | None:
         return await page_of(info, wire.PROJECTS, ZenMLProject, first, after)
 
-    @strawberry.field
-    async def project(self, info: Info, id: strawberry.ID) -> ZenMLProject | None:
-        return await get(info, ZenMLProject, id)
+    project = getter(ZenMLProject)
 
     @strawberry.field
     async def tags(
@@ -179,9 +173,7 @@ class ZenMLQuery:
     ) -> Connection[ZenMLTag] | None:
         return await page_of(info, wire.TAGS, ZenMLTag, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def tag(self, info: Info, id: strawberry.ID) -> ZenMLTag | None:
-        return await get(info, ZenMLTag, id)
+    tag = getter(ZenMLTag)
 
     @strawberry.field
     async def services(
@@ -189,6 +181,4 @@ class ZenMLQuery:
     ) -> Connection[ZenMLService] | None:
         return await page_of(info, wire.SERVICES, ZenMLService, first, after, filters=_filters(name=name))
 
-    @strawberry.field
-    async def service(self, info: Info, id: strawberry.ID) -> ZenMLService | None:
-        return await get(info, ZenMLService, id)
+    service = getter(ZenMLService)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -69,6 +69,9 @@ STATUS_MAP: dict[str, ExecutionStatus] = {
 }
 
 
+T = TypeVar("T", bound="ZenMLNode")
+
+
 def execution_status(native: str) -> ExecutionStatus:
     return STATUS_MAP.get(native.lower(), ExecutionStatus.UNKNOWN)
 
@@ -90,10 +93,15 @@ async def load(info: Info, resource: wire.ZenMLResource, record_id: str, *, hydr
     return record
 
 
-async def load_optional(info: Info, resource: wire.ZenMLResource, record_id: str | None) -> Any:
+async def related(info: Info, wrap: type[T], record_id: str | None, *, embedded: Any = None) -> T | None:
+    """A related object: the copy the record embeds if the backend sent one,
+    else its loader's. A reference to an object that is gone resolves to null."""
+    if embedded is not None:
+        return wrap(record=embedded)
     if record_id is None:
         return None
-    return await loaders(info).by_id(resource).load(record_id)
+    record = await loaders(info).by_id(wrap.resource).load(record_id)
+    return wrap(record=record) if record is not None else None
 
 
 async def page_of(
@@ -145,11 +153,7 @@ class ZenMLNode(Node):
         return await load(info, self.resource, self.record.id, hydrated=True)
 
     async def owner(self, info: Info) -> ZenMLUser | None:
-        embedded = getattr(self.record, "user", None)
-        if embedded is not None:
-            return ZenMLUser(record=embedded)
-        user = await load_optional(info, wire.USERS, self.record.user_id)
-        return ZenMLUser(record=user) if user else None
+        return await related(info, ZenMLUser, self.record.user_id, embedded=getattr(self.record, "user", None))
 
 
 @strawberry.type
@@ -339,8 +343,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
 
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
-        run = await load_optional(info, wire.PIPELINE_RUNS, await self.run_id(info))
-        return ZenMLPipelineRun(record=run) if run else None
+        return await related(info, ZenMLPipelineRun, await self.run_id(info))
 
     @strawberry.field(description="The steps of the same run this one waited for (ZenML's parent steps).")
     async def upstream(self, info: Info) -> list[ZenMLStepRun] | None:
@@ -351,13 +354,11 @@ class ZenMLStepRun(ZenMLNode, Execution):
     @strawberry.field(description="For a cached step, the step run whose outputs it reused.")
     async def original_step_run(self, info: Info) -> ZenMLStepRun | None:
         original_id = self.record.original_step_run_id or (await self.hydrated(info)).original_step_run_id
-        original = await load_optional(info, wire.STEP_RUNS, original_id)
-        return ZenMLStepRun(record=original) if original else None
+        return await related(info, ZenMLStepRun, original_id)
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.model_version_id)
-        return ZenMLModelVersion(record=version) if version else None
+        return await related(info, ZenMLModelVersion, self.record.model_version_id)
 
     @strawberry.field
     async def cache_key(self, info: Info) -> str | None:
@@ -408,8 +409,7 @@ class ZenMLPipeline(ZenMLNode):
 
     @strawberry.field
     async def latest_run(self, info: Info) -> ZenMLPipelineRun | None:
-        run = await load_optional(info, wire.PIPELINE_RUNS, self.record.latest_run_id)
-        return ZenMLPipelineRun(record=run) if run else None
+        return await related(info, ZenMLPipelineRun, self.record.latest_run_id)
 
     @strawberry.field(description="Runs of this pipeline, newest first.")
     async def runs(
@@ -459,15 +459,11 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
 
     @strawberry.field
     async def pipeline(self, info: Info) -> ZenMLPipeline | None:
-        if self.record.pipeline is not None:
-            return ZenMLPipeline(record=self.record.pipeline)
-        pipeline = await load_optional(info, wire.PIPELINES, self.record.pipeline_id)
-        return ZenMLPipeline(record=pipeline) if pipeline else None
+        return await related(info, ZenMLPipeline, self.record.pipeline_id, embedded=self.record.pipeline)
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.model_version_id)
-        return ZenMLModelVersion(record=version) if version else None
+        return await related(info, ZenMLModelVersion, self.record.model_version_id)
 
     @strawberry.field
     async def run_metadata(self, info: Info) -> JSON | None:
@@ -517,8 +513,7 @@ class ZenMLArtifact(ZenMLNode, Artifact):
 
     @strawberry.field
     async def latest_version(self, info: Info) -> ZenMLArtifactVersion | None:
-        version = await load_optional(info, wire.ARTIFACT_VERSIONS, self.record.latest_version_id)
-        return ZenMLArtifactVersion(record=version) if version else None
+        return await related(info, ZenMLArtifactVersion, self.record.latest_version_id)
 
     @strawberry.field(description="Versions of this artifact, newest first.")
     async def versions(
@@ -580,16 +575,12 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
 
     @strawberry.field
     async def artifact(self, info: Info) -> ZenMLArtifact | None:
-        if self.record.artifact is not None:
-            return ZenMLArtifact(record=self.record.artifact)
-        artifact = await load_optional(info, wire.ARTIFACTS, self.record.artifact_id)
-        return ZenMLArtifact(record=artifact) if artifact else None
+        return await related(info, ZenMLArtifact, self.record.artifact_id, embedded=self.record.artifact)
 
     @strawberry.field
     async def producer(self, info: Info) -> ZenMLStepRun | None:
         producer_id = self.record.producer_step_run_id or (await self.hydrated(info)).producer_step_run_id
-        step = await load_optional(info, wire.STEP_RUNS, producer_id)
-        return ZenMLStepRun(record=step) if step else None
+        return await related(info, ZenMLStepRun, producer_id)
 
     @strawberry.field
     async def consumers(self, info: Info) -> list[ZenMLStepRun] | None:
@@ -631,8 +622,7 @@ class ZenMLModel(ZenMLNode, Model):
 
     @strawberry.field
     async def latest_version(self, info: Info) -> ZenMLModelVersion | None:
-        version = await load_optional(info, wire.MODEL_VERSIONS, self.record.latest_version_id)
-        return ZenMLModelVersion(record=version) if version else None
+        return await related(info, ZenMLModelVersion, self.record.latest_version_id)
 
     @strawberry.field(description="Versions of this model, newest first.")
     async def versions(
@@ -678,10 +668,7 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
 
     @strawberry.field
     async def model(self, info: Info) -> ZenMLModel | None:
-        if self.record.model is not None:
-            return ZenMLModel(record=self.record.model)
-        model = await load_optional(info, wire.MODELS, self.record.model_id)
-        return ZenMLModel(record=model) if model else None
+        return await related(info, ZenMLModel, self.record.model_id, embedded=self.record.model)
 
 
 @strawberry.type(description="What kind of service it is, as ZenML describes it.")
@@ -751,14 +738,12 @@ class ZenMLService(ZenMLNode, Service):
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
         run_id = self.record.pipeline_run_id or (await self.hydrated(info)).pipeline_run_id
-        run = await load_optional(info, wire.PIPELINE_RUNS, run_id)
-        return ZenMLPipelineRun(record=run) if run else None
+        return await related(info, ZenMLPipelineRun, run_id)
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
         version_id = self.record.model_version_id or (await self.hydrated(info)).model_version_id
-        version = await load_optional(info, wire.MODEL_VERSIONS, version_id)
-        return ZenMLModelVersion(record=version) if version else None
+        return await related(info, ZenMLModelVersion, version_id)
 
 
 #: Graph types by name, for ``node(id:)``.
