@@ -77,7 +77,7 @@ def test_nested_query_costs_the_same_calls_at_10_and_200_steps(
         answers.append(answer)
     small, large = answers
     assert small.calls == large.calls
-    assert small.calls <= 4  # run, its steps, producers' details, users
+    assert small.calls == 3  # the run, its steps, the users with their emails
     assert large.ledger["entries"][1]["path"].startswith(f"/api/v1/runs/{completed_run(small_and_large[1].sandbox.zenml)}/steps")
 
 
@@ -164,6 +164,19 @@ def test_run_dag_matches_zenml_parent_steps(gateway: Gateway) -> None:
     got = {d["execution"]["name"]: sorted(u["name"] for u in d["upstream"]) for d in answer.data["zenml"]["pipelineRun"]["dag"]}
     assert got == expected
     assert answer.calls <= 3
+
+
+def test_cached_steps_outputs_name_the_original_producer(gateway: Gateway) -> None:
+    dataset = gateway.sandbox.zenml
+    cached = next(s for s in dataset.steps if s.status == "cached" and s.outputs)
+    answer = gateway(
+        '{ zenml { stepRun(id: "%s") { status outputs { producer { nativeId status } } } } }' % cached.id
+    )
+    assert answer.errors == []
+    got = answer.data["zenml"]["stepRun"]
+    assert got["status"] == "CACHED"
+    assert {o["producer"]["nativeId"] for o in got["outputs"]} == {cached.original_step_run_id}
+    assert {o["producer"]["status"] for o in got["outputs"]} == {"SUCCEEDED"}
 
 
 def test_artifact_lineage_producer_and_consumers(gateway: Gateway) -> None:

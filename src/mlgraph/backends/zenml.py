@@ -150,6 +150,22 @@ class ZenMLArtifactVersion(_Tagged):
         return self.artifact.name if self.artifact else self.name
 
 
+class ZenMLModel(_Tagged):
+    description: str | None = None
+    license: str | None = None
+    latest_version_name: str | None = None
+    latest_version_id: str | None = None
+
+
+class ZenMLModelVersion(_Tagged):
+    model: ZenMLModel | None = None
+    model_id: str | None = None
+    number: int | None = None
+    stage: str | None = None
+    description: str | None = None
+    run_metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 def _artifact_map(value: Any) -> Any:
     """Seed layout maps a name to one artifact version; 0.98 to a list of them."""
     if not isinstance(value, dict):
@@ -164,6 +180,7 @@ class ZenMLStepRun(ZenMLRecord):
     end_time: UTCDateTime = None
     inputs: dict[str, list[ZenMLArtifactVersion]] = Field(default_factory=dict)
     outputs: dict[str, list[ZenMLArtifactVersion]] = Field(default_factory=dict)
+    model_version: ZenMLModelVersion | None = None
     model_version_id: str | None = None
     pipeline_run_id: str | None = None
     original_step_run_id: str | None = None
@@ -199,25 +216,10 @@ class ZenMLPipelineRun(_Tagged):
     status_reason: str | None = None
     pipeline: ZenMLPipeline | None = None
     pipeline_id: str | None = None
+    model_version: ZenMLModelVersion | None = None
     model_version_id: str | None = None
     start_time: UTCDateTime = None
     end_time: UTCDateTime = None
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class ZenMLModel(_Tagged):
-    description: str | None = None
-    license: str | None = None
-    latest_version_name: str | None = None
-    latest_version_id: str | None = None
-
-
-class ZenMLModelVersion(_Tagged):
-    model: ZenMLModel | None = None
-    model_id: str | None = None
-    number: int | None = None
-    stage: str | None = None
-    description: str | None = None
     run_metadata: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -44,14 +44,15 @@ def _filters(**values: str | None) -> dict[str, str]:
 
 
 async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
-    """One object by global id or UUID; anything else never reaches ZenML,
-    whose 422 for a malformed UUID would fail the whole batch it rides in."""
+    """One object by global id or UUID, hydrated: one object's metadata costs
+    little and saves a second call for any field that needs it. Anything
+    but a UUID never reaches ZenML, whose 422 would fail the whole batch."""
     native = native_id(record_id, wrap.__name__)
     try:
         UUID(native)
     except ValueError:
         raise UserInputError(f"'{native[:80]}' is not a ZenML id") from None
-    return wrap(record=await load(info, wrap.resource, native))
+    return wrap(record=await load(info, wrap.resource, native, hydrated=True))
 
 
 def getter(wrap: type[ZenMLNode]) -> Any:

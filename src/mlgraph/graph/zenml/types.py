@@ -304,33 +304,37 @@ class ZenMLStepRun(ZenMLNode, Execution):
     async def user(self, info: Info) -> ZenMLUser | None:
         return await self.owner(info)
 
-    def _artifacts(self, info: Info, mapping: dict[str, list[wire.ZenMLArtifactVersion]]) -> list[ZenMLArtifactVersion]:
-        records = [record for versions in mapping.values() for record in versions]
-        loaders(info).prime(wire.ARTIFACT_VERSIONS, records)
-        return [ZenMLArtifactVersion(record=record) for record in records]
+    def _versions(
+        self, info: Info, mapping: dict[str, list[wire.ZenMLArtifactVersion]], *, written: bool
+    ) -> list[tuple[str, ZenMLArtifactVersion]]:
+        """Named artifact versions of this step. What a step that really ran
+        wrote, it produced; a cached step's outputs were produced by the
+        original run, so only the record itself can say."""
+        produced_by = self.record if written and self.record.status != "cached" else None
+        pairs = [(name, record) for name, versions in mapping.items() for record in versions]
+        loaders(info).prime(wire.ARTIFACT_VERSIONS, [record for _, record in pairs])
+        return [(name, ZenMLArtifactVersion(record=record, produced_by=produced_by)) for name, record in pairs]
 
     @strawberry.field
     def inputs(self, info: Info) -> list[ZenMLArtifactVersion]:
-        return self._artifacts(info, self.record.inputs)
+        return [version for _, version in self._versions(info, self.record.inputs, written=False)]
 
     @strawberry.field
     def outputs(self, info: Info) -> list[ZenMLArtifactVersion]:
-        return self._artifacts(info, self.record.outputs)
+        return [version for _, version in self._versions(info, self.record.outputs, written=True)]
 
     @strawberry.field(description="Inputs with the names the step gave them.")
-    def named_inputs(self) -> list[ZenMLStepArtifact]:
+    def named_inputs(self, info: Info) -> list[ZenMLStepArtifact]:
         return [
-            ZenMLStepArtifact(name=name, artifact_version=ZenMLArtifactVersion(record=record))
-            for name, versions in self.record.inputs.items()
-            for record in versions
+            ZenMLStepArtifact(name=name, artifact_version=version)
+            for name, version in self._versions(info, self.record.inputs, written=False)
         ]
 
     @strawberry.field(description="Outputs with the names the step gave them.")
-    def named_outputs(self) -> list[ZenMLStepArtifact]:
+    def named_outputs(self, info: Info) -> list[ZenMLStepArtifact]:
         return [
-            ZenMLStepArtifact(name=name, artifact_version=ZenMLArtifactVersion(record=record))
-            for name, versions in self.record.outputs.items()
-            for record in versions
+            ZenMLStepArtifact(name=name, artifact_version=version)
+            for name, version in self._versions(info, self.record.outputs, written=True)
         ]
 
     @strawberry.field
@@ -358,7 +362,9 @@ class ZenMLStepRun(ZenMLNode, Execution):
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        return await related(info, ZenMLModelVersion, self.record.model_version_id)
+        return await related(
+            info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
+        )
 
     @strawberry.field
     async def cache_key(self, info: Info) -> str | None:
@@ -463,7 +469,9 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        return await related(info, ZenMLModelVersion, self.record.model_version_id)
+        return await related(
+            info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
+        )
 
     @strawberry.field
     async def run_metadata(self, info: Info) -> JSON | None:
@@ -528,6 +536,8 @@ class ZenMLArtifact(ZenMLNode, Artifact):
 class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     resource = wire.ARTIFACT_VERSIONS
     record: strawberry.Private[wire.ZenMLArtifactVersion]
+    #: The step run that wrote it, when it was reached as that step's output.
+    produced_by: strawberry.Private[wire.ZenMLStepRun | None] = None
 
     @strawberry.field(description="The artifact's name.")
     def name(self) -> str | None:
@@ -579,12 +589,18 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
 
     @strawberry.field
     async def producer(self, info: Info) -> ZenMLStepRun | None:
+        if self.produced_by is not None:
+            return ZenMLStepRun(record=self.produced_by)
         producer_id = self.record.producer_step_run_id or (await self.hydrated(info)).producer_step_run_id
         return await related(info, ZenMLStepRun, producer_id)
 
     @strawberry.field
     async def consumers(self, info: Info) -> list[ZenMLStepRun] | None:
-        run_id = self.record.producer_pipeline_run_id or (await self.hydrated(info)).producer_pipeline_run_id
+        run_id = (
+            self.record.producer_pipeline_run_id
+            or (self.produced_by and self.produced_by.pipeline_run_id)
+            or (await self.hydrated(info)).producer_pipeline_run_id
+        )
         if run_id is None:
             return []
         steps = await loaders(info).steps_by_run.load(run_id)
