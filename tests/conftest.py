@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from mlgraph.demo import Sandbox, build_sandbox
 from mlgraph.sandbox.faults import Faults
+from mlgraph.settings import Settings
 
 
 @dataclass
@@ -56,9 +57,11 @@ def open_gateway(sandbox: Sandbox) -> Iterator[Gateway]:
         yield Gateway(client, sandbox)
 
 
-@pytest.fixture(scope="module")
-def demo_sandbox() -> Sandbox:
-    return build_sandbox()
+@pytest.fixture(scope="module", params=[True, False], ids=["level-by-level", "generic"])
+def demo_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """The demo data set behind a gateway, once per executor: every test of
+    the graph holds for both."""
+    return build_sandbox(settings=Settings(compiled_execution=request.param))
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     )
     default_page_size: int = Field(20, ge=1)
     max_page_size: int = Field(1000, ge=1, le=10_000)
+    compiled_execution: bool = Field(
+        True, description="Run queries level by level (fast); off uses Strawberry's generic executor."
+    )
     debug_header: bool = Field(
         True, description="Honour X-Mlgraph-Debug: 1 by returning the backend call ledger."
     )

@@ -61,24 +61,24 @@ def classify(error: GraphQLError) -> tuple[str, dict[str, object], str]:
     return "INTERNAL_SERVER_ERROR", {}, "Internal server error"
 
 
+def coded(error: GraphQLError) -> GraphQLError:
+    """The error in the gateway's coded, masked form."""
+    code, extensions, message = classify(error)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**extensions, "code": code},
+    )
+
+
 class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result into the gateway's coded, masked form."""
+    """Codes every error of a result the generic executor produced."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        result.errors = [self._coded(error) for error in result.errors]
-
-    @staticmethod
-    def _coded(error: GraphQLError) -> GraphQLError:
-        code, extensions, message = classify(error)
-        return GraphQLError(
-            message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={**extensions, "code": code},
-        )
+        if result is not None and result.errors:
+            result.errors = [coded(error) for error in result.errors]

@@ -9,12 +9,13 @@ import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from mlgraph.graph.context import context_of
-from mlgraph.graph.errors import ErrorCodes, UserInputError
+from mlgraph.graph.errors import ErrorCodes, UserInputError, coded
 from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
+from mlgraph.graph.plan import PlanCache
 from mlgraph.graph.zenml.mutations import ZenMLMutation
 from mlgraph.graph.zenml.query import ZenMLQuery, get
 from mlgraph.graph.zenml.types import NODE_TYPES
@@ -51,20 +52,54 @@ class Query:
 Mutation = merge_types("Mutation", (ZenMLMutation,))
 
 
-class DebugLedger(SchemaExtension):
-    """Returns the request's backend calls under ``extensions.ledger`` when asked."""
+def debug_extensions(context: Any) -> dict[str, Any]:
+    """The request's backend calls under ``extensions.ledger``, when asked for."""
+    if not getattr(context, "debug", False):
+        return {}
+    return {"ledger": context.ledger.summary()}
 
+
+class DebugLedger(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
-        context = self.execution_context.context
-        if not getattr(context, "debug", False):
-            return {}
-        return {"ledger": context.ledger.summary()}
+        return debug_extensions(self.execution_context.context)
 
 
 class GatewaySchema(strawberry.Schema):
+    """Strawberry's schema, running queries through the level-by-level executor."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plans = PlanCache(self)
+
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any = None,
+        root_value: Any = None,
+        operation_name: str | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        compiled = self.plans.get(query, operation_name) if query and _compiled_execution(context_value) else None
+        if compiled is None:
+            return await super().execute(
+                query, variable_values, context_value, root_value, operation_name, **kwargs
+            )
+        data, errors = await compiled.execute(context_value, variable_values, root_value)
+        return ExecutionResult(
+            data=data,
+            errors=[coded(error) for error in errors] or None,
+            extensions=debug_extensions(context_value),
+        )
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Errors are classified and logged by ``ErrorCodes``; expected ones
+        """Errors are classified and logged by ``coded``; expected ones
         (a 404, a bad id) must not fill the log with tracebacks."""
+
+
+def _compiled_execution(context: Any) -> bool:
+    settings = getattr(context, "settings", None)
+    return settings is None or settings.compiled_execution
 
 
 schema = GatewaySchema(query=Query, mutation=Mutation, extensions=[ErrorCodes, DebugLedger])

@@ -88,8 +88,4 @@ class ZenMLLoaders:
                 for page in range(2, first.total_pages + 1)
             )
         )
-        return [
-            step.model_copy(update={"pipeline_run_id": run_id})
-            for page in (first, *rest)
-            for step in page.items
-        ]
+        return [step for page in (first, *rest) for step in page.items]

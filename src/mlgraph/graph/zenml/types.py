@@ -87,7 +87,7 @@ def window(info: Info, first: int | None, after: str | None) -> Window:
 
 async def load(info: Info, resource: wire.ZenMLResource, record_id: str, *, hydrated: bool = False) -> Any:
     """One record through its loader; a missing one is a NOT_FOUND error."""
-    record = await loaders(info).by_id(resource, hydrated=hydrated).load(record_id)
+    record = await loaders(info).by_id(resource, hydrated=hydrated).get(record_id)
     if record is None:
         raise NotFound(wire.PLATFORM, f"zenml {resource.label} {record_id} not found", 404)
     return record
@@ -100,7 +100,7 @@ async def related(info: Info, wrap: type[T], record_id: str | None, *, embedded:
         return wrap(record=embedded)
     if record_id is None:
         return None
-    record = await loaders(info).by_id(wrap.resource).load(record_id)
+    record = await loaders(info).by_id(wrap.resource).get(record_id)
     return wrap(record=record) if record is not None else None
 
 
@@ -274,6 +274,8 @@ class ZenMLStepArtifact:
 class ZenMLStepRun(ZenMLNode, Execution):
     resource = wire.STEP_RUNS
     record: strawberry.Private[wire.ZenMLStepRun]
+    #: The run it was listed under: thin records do not name their run.
+    run_hint: strawberry.Private[str | None] = None
 
     @strawberry.field
     def name(self) -> str:
@@ -310,7 +312,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         """Named artifact versions of this step. What a step that really ran
         wrote, it produced; a cached step's outputs were produced by the
         original run, so only the record itself can say."""
-        produced_by = self.record if written and self.record.status != "cached" else None
+        produced_by = self if written and self.record.status != "cached" else None
         pairs = [(name, record) for name, versions in mapping.items() for record in versions]
         loaders(info).prime(wire.ARTIFACT_VERSIONS, [record for _, record in pairs])
         return [(name, ZenMLArtifactVersion(record=record, produced_by=produced_by)) for name, record in pairs]
@@ -343,7 +345,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         return ZenMLResourceSettings.from_settings(settings) if settings else None
 
     async def run_id(self, info: Info) -> str | None:
-        return self.record.pipeline_run_id or (await self.hydrated(info)).pipeline_run_id
+        return self.record.pipeline_run_id or self.run_hint or (await self.hydrated(info)).pipeline_run_id
 
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
@@ -352,7 +354,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
     @strawberry.field(description="The steps of the same run this one waited for (ZenML's parent steps).")
     async def upstream(self, info: Info) -> list[ZenMLStepRun] | None:
         parent_ids = (await self.hydrated(info)).parent_step_ids or []
-        parents = await loaders(info).by_id(wire.STEP_RUNS).load_many(parent_ids)
+        parents = await loaders(info).by_id(wire.STEP_RUNS).get_many(parent_ids)
         return [ZenMLStepRun(record=parent) for parent in parents if parent is not None]
 
     @strawberry.field(description="For a cached step, the step run whose outputs it reused.")
@@ -485,21 +487,18 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         number, size, skip = win.page()
         page = await loaders(info).client.run_steps(self.record.id, page=number, size=size)
         loaders(info).prime(wire.STEP_RUNS, page.items)
-        steps = [
-            ZenMLStepRun(record=step.model_copy(update={"pipeline_run_id": step.pipeline_run_id or self.record.id}))
-            for step in page.items[skip : skip + win.limit]
-        ]
+        steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in page.items[skip : skip + win.limit]]
         return connection(steps, win, page.total)
 
     @strawberry.field(description="Every step of the run with the steps it waited for.")
     async def dag(self, info: Info) -> list[ExecutionDependency] | None:
         steps = await loaders(info).steps_by_run.load(self.record.id)
         by_id = {step.id: step for step in steps}
-        detailed = await loaders(info).by_id(wire.STEP_RUNS, hydrated=True).load_many(list(by_id))
+        detailed = await loaders(info).by_id(wire.STEP_RUNS, hydrated=True).get_many(by_id)
         return [
             ExecutionDependency(
-                execution=ZenMLStepRun(record=by_id[full.id]),
-                upstream=[ZenMLStepRun(record=by_id[p]) for p in full.parent_step_ids or [] if p in by_id],
+                execution=ZenMLStepRun(record=by_id[full.id], run_hint=self.record.id),
+                upstream=[ZenMLStepRun(record=by_id[p], run_hint=self.record.id) for p in full.parent_step_ids or [] if p in by_id],
             )
             for full in detailed
             if full is not None
@@ -537,7 +536,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     resource = wire.ARTIFACT_VERSIONS
     record: strawberry.Private[wire.ZenMLArtifactVersion]
     #: The step run that wrote it, when it was reached as that step's output.
-    produced_by: strawberry.Private[wire.ZenMLStepRun | None] = None
+    produced_by: strawberry.Private[ZenMLStepRun | None] = None
 
     @strawberry.field(description="The artifact's name.")
     def name(self) -> str | None:
@@ -590,7 +589,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     @strawberry.field
     async def producer(self, info: Info) -> ZenMLStepRun | None:
         if self.produced_by is not None:
-            return ZenMLStepRun(record=self.produced_by)
+            return self.produced_by
         producer_id = self.record.producer_step_run_id or (await self.hydrated(info)).producer_step_run_id
         return await related(info, ZenMLStepRun, producer_id)
 
@@ -598,14 +597,14 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     async def consumers(self, info: Info) -> list[ZenMLStepRun] | None:
         run_id = (
             self.record.producer_pipeline_run_id
-            or (self.produced_by and self.produced_by.pipeline_run_id)
+            or (self.produced_by and (self.produced_by.record.pipeline_run_id or self.produced_by.run_hint))
             or (await self.hydrated(info)).producer_pipeline_run_id
         )
         if run_id is None:
             return []
         steps = await loaders(info).steps_by_run.load(run_id)
         return [
-            ZenMLStepRun(record=step)
+            ZenMLStepRun(record=step, run_hint=run_id)
             for step in steps
             if any(version.id == self.record.id for versions in step.inputs.values() for version in versions)
         ]
