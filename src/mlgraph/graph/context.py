@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from mlgraph.backends.ledger import Ledger
@@ -11,11 +10,10 @@ from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.settings import Settings
 
 
-class GraphContext(BaseContext):
+class GraphContext:
     def __init__(
         self, settings: Settings, ledger: Ledger, zenml: ZenMLLoaders | None, *, debug: bool = False
     ) -> None:
-        super().__init__()
         self.settings = settings
         self.ledger = ledger
         self.debug = debug
