@@ -23,7 +23,7 @@ from mlgraph.graph.schema import schema
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from mlgraph.http import graphql_endpoint
-from mlgraph.settings import Settings
+from mlgraph.settings import Settings, load_settings
 
 GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql"
@@ -89,3 +89,8 @@ def create_app(
         return {"status": "ok"}
 
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app for each worker of ``mlgraph serve --workers N``."""
+    return create_app(load_settings())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,14 @@ Host = Annotated[str | None, typer.Option(help="Interface to listen on (default 
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default from settings: 8000).")]
 
 
+def run_server(app: object, host: str, port: int, workers: int = 1) -> None:
+    """Serve with uvloop and httptools when installed, after freezing what
+    start-up allocated so the garbage collector stops re-scanning it."""
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), access_log=False)
+
+
 @app.command()
 def serve(
     host: Host = None,
@@ -21,6 +31,7 @@ def serve(
     config: Annotated[
         Path | None, typer.Option(help="TOML settings file (also MLGRAPH_CONFIG); env vars override it.")
     ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
 ) -> None:
     """Serve the gateway over the platforms configured in settings."""
     from mlgraph.app import create_app
@@ -32,7 +43,13 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--config") from None
     if settings.zenml is None:
         typer.secho("warning: no platform configured (set MLGRAPH_ZENML__URL)", fg="yellow", err=True)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    host, port = host or settings.host, port or settings.port
+    if workers > 1:
+        if config is not None:
+            os.environ["MLGRAPH_CONFIG"] = str(config)  # each worker loads the same settings
+        run_server("mlgraph.app:create_app_from_environment", host, port, workers)
+    else:
+        run_server(create_app(settings), host, port)
 
 
 @app.command()
@@ -53,7 +70,7 @@ def demo(
     typer.echo(f"mlgraph demo: GraphiQL at http://{host}:{port}{GRAPHQL_PATH}")
     typer.echo("Paste this query there:\n")
     typer.echo(EXAMPLE_QUERY)
-    uvicorn.run(sandbox.app, host=host, port=port)
+    run_server(sandbox.app, host, port)
 
 
 @app.command()
