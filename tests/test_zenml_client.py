@@ -122,3 +122,44 @@ def test_ledger_records_path_without_host() -> None:
     assert call.platform == "zenml" and call.method == "GET" and call.status == 200
     assert call.path.startswith("/api/v1/users?") and "zenml.internal" not in call.path
     assert call.bytes > 0
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (httpx.Response(200, text="<html>not json</html>"), "zenml sent a body that is not JSON"),
+        (httpx.Response(200, content=b'{"items": [\xff]}'), "zenml sent a body that is not JSON"),
+        (httpx.Response(200, json={"items": "nope"}), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),
+        (httpx.Response(200, json=page([{"body": {}}])), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),
+    ],
+)
+def test_bodies_are_parsed_from_bytes_and_classified(response: httpx.Response, message: str) -> None:
+    with pytest.raises(BadResponse) as raised:
+        run(lambda request: response, lambda client: client.list(wire.USERS))
+    assert str(raised.value) == message
+
+
+def test_parsing_pauses_the_garbage_collector_only_while_it_runs() -> None:
+    import gc
+
+    body = json.dumps(page([USER])).encode()
+    assert gc.isenabled()
+    assert wire.parse_json(wire.ZenMLPage[wire.ZenMLUser], body).items[0].name == "ada"
+    assert gc.isenabled()
+    with pytest.raises(Exception):
+        wire.parse_json(wire.ZenMLPage[wire.ZenMLUser], b"{")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        wire.parse_json(wire.ZenMLPage[wire.ZenMLUser], body)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+
+
+def test_get_and_update_parse_records() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={**USER, "metadata": {"email": "ada@example.com"}})
+
+    user, _ = run(handler, lambda client: client.get(wire.USERS, "u1"))
+    assert user.email == "ada@example.com" and user.hydrated is True

@@ -8,6 +8,7 @@ and failures become typed ``BackendError``s with no URL or credential in them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -75,6 +76,26 @@ class BackendClient:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         authenticate: bool = True,
+    ) -> httpx.Response:
+        """One exchange, run in a task of its own.
+
+        The graph's executor steps resolver coroutines by hand; the HTTP stack
+        (anyio cancel scopes) must run inside the task it started in, so every
+        exchange gets its task and the resolver only ever waits on a future.
+        """
+        return await asyncio.ensure_future(
+            self._exchange(method, path, params=params, json_body=json_body, form=form, authenticate=authenticate)
+        )
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        authenticate: bool,
     ) -> httpx.Response:
         headers = await self.auth_headers() if authenticate else {}
         request = self.connection.http.build_request(

@@ -3,22 +3,35 @@
 Two record layouts exist (see CONTRACTS.md). The seeds document the older one,
 where related objects are embedded in ``body`` (``body.user``) and the project
 in ``metadata``; ZenML 0.98 sends ``body.user_id`` and puts related objects
-under ``resources``. Both are read by flattening ``resources``, ``metadata``
-and ``body`` into one mapping before validation, so each model declares its
-fields once. Unknown fields are ignored, never fatal.
+under ``resources``. Both are read as if ``resources``, ``metadata`` and
+``body`` were flattened into one mapping (``flatten_record``), so each model
+declares its fields once; the models do it with validation aliases
+(``wire_alias``), so that pydantic-core validates a page from its bytes
+(``parse_json``) without running Python per record. Unknown fields are
+ignored, never fatal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, TypeVar
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AliasGenerator,
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
@@ -32,6 +45,36 @@ ONEOF_CHUNK = 500
 MAX_PAGE_SIZE = 10_000
 
 
+@dataclass(frozen=True)
+class ReadAs:
+    """Field marker: the attribute reads the validated value through ``convert``.
+
+    pydantic-core stores what it validated in the instance ``__dict__`` with no
+    Python call; a data descriptor of the same name (installed by
+    ``ZenMLRecord``) converts on attribute access, so only values the graph
+    reads pay. ``model_copy(update=...)`` writes ``__dict__`` and keeps working;
+    ``model_dump`` shows the stored form.
+    """
+
+    convert: Callable[[Any], Any]
+
+
+class _ReadThrough:
+    def __init__(self, name: str, convert: Callable[[Any], Any]) -> None:
+        self.name = name
+        self.convert = convert
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            # No class attribute, so pydantic never takes it for a default and
+            # subclasses inherit the field itself.
+            raise AttributeError(self.name)
+        return self.convert(obj.__dict__.get(self.name))
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(f"{self.name} is read-only")
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """ZenML 0.98 sends naive timestamps that are UTC; the seeds send ``Z``."""
     if value is not None and value.tzinfo is None:
@@ -39,15 +82,21 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-UTCDateTime = Annotated[datetime | None, AfterValidator(_utc)]
+#: Stored as parsed; read as UTC when naive.
+UTCDateTime = Annotated[datetime | None, ReadAs(_utc)]
 
 #: Related objects whose id a record carries either as ``<name>_id`` or embedded.
 _RELATIONS = ("user", "project", "pipeline", "artifact", "model", "model_version", "pipeline_run")
+_SECTIONS = ("body", "metadata", "resources")
 
 
 def flatten_record(raw: Any) -> Any:
     """Merge a record's ``resources``, ``metadata`` and ``body`` into one mapping.
 
+    This is what the wire models read, spelled as a function: ``body`` wins
+    over ``metadata``, which wins over ``resources``; ``id`` and ``name`` come
+    from the top level; ``<relation>_id`` falls back to the embedded object's
+    id. The models themselves do it declaratively (``wire_alias``), in Rust.
     ``hydrated`` says whether the server sent ``metadata``: thin records lack
     fields (times, config, email) that a detail call fills in.
     """
@@ -69,23 +118,81 @@ def flatten_record(raw: Any) -> Any:
     return flat
 
 
-class ZenMLRecord(BaseModel):
-    """Fields every ZenML response model has."""
+def wire_alias(name: str) -> AliasChoices:
+    """Where a field lives in a record, first match wins (``flatten_record``'s order).
+
+    ``id``/``name`` at the top level, anything else in ``body``, ``metadata``
+    or ``resources``; ``<relation>_id`` is the embedded object's id when the
+    record embeds it (the seed layout), else the plain id (0.98). The bare
+    name comes last, so a record already flat validates too.
+    """
+    sections = [AliasPath(section, name) for section in _SECTIONS]
+    if name in ("id", "name"):
+        return AliasChoices(name, *sections)
+    relation = name.removesuffix("_id")
+    if name.endswith("_id") and relation in _RELATIONS:
+        embedded = [AliasPath(section, relation, "id") for section in _SECTIONS]
+        return AliasChoices(*embedded, *sections, name)
+    return AliasChoices(*sections, name)
+
+
+class _Present(BaseModel):
+    """Any JSON object, its contents skipped: says that a section was sent."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _sent(value: Any) -> bool:
+    return value is True or isinstance(value, _Present)
+
+
+def _always(value: Callable[[], Any]) -> Callable[[Any], Any]:
+    return lambda _: value()
+
+
+class ZenMLRecord(BaseModel):
+    """Fields every ZenML response model has.
+
+    Every field is found through ``wire_alias`` (the alias generator) and
+    converted, where needed, on access (``ReadAs``), so validating from bytes
+    (``model_validate_json``) runs no Python per record.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, alias_generator=AliasGenerator(validation_alias=wire_alias)
+    )
 
     id: str
     name: str | None = None
     created: UTCDateTime = None
     updated: UTCDateTime = None
-    hydrated: bool = False
+    #: Whether the server sent ``metadata``: thin records lack fields (times,
+    #: config, email) that a detail call fills in. Stored as the skipped
+    #: section, read as a bool.
+    hydrated: Annotated[None | _Present | Any, Field(union_mode="left_to_right"), ReadAs(_sent)] = Field(
+        False, validation_alias=AliasChoices("metadata", "hydrated")
+    )
     user_id: str | None = None
     project_id: str | None = None
 
-    @model_validator(mode="before")
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, getattr(self, name) if isinstance(name, str) else value
+
     @classmethod
-    def _flatten(cls, raw: Any) -> Any:
-        return flatten_record(raw)
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _install_read_through(cls)
+
+
+def _install_read_through(cls: type[BaseModel]) -> None:
+    for name, field in cls.model_fields.items():
+        marker = next((m for m in field.metadata if isinstance(m, ReadAs)), None)
+        if marker is not None:
+            setattr(cls, name, _ReadThrough(name, marker.convert))
+
+
+_install_read_through(ZenMLRecord)
 
 
 class ZenMLUser(ZenMLRecord):
@@ -107,17 +214,24 @@ class ZenMLTag(ZenMLRecord):
     tagged_count: int | None = None
 
 
+class _TagPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[ZenMLTag] | None = None
+
+
+#: Runs carry tags either as a list or as a page of them; null is no tags.
+TagList = Annotated[
+    list[ZenMLTag]
+    | Annotated[_TagPage, AfterValidator(lambda page: page.items or [])]
+    | Annotated[None, AfterValidator(_always(list))],
+    Field(union_mode="left_to_right"),
+]
+
+
 class _Tagged(ZenMLRecord):
     user: ZenMLUser | None = None
-    tags: list[ZenMLTag] = Field(default_factory=list)
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tags(cls, value: Any) -> Any:
-        # Runs carry tags either as a list or as a page of them.
-        if isinstance(value, dict):
-            return value.get("items") or []
-        return value or []
+    tags: TagList = Field(default_factory=list)
 
 
 class ZenMLArtifact(_Tagged):
@@ -129,7 +243,7 @@ class ZenMLArtifact(_Tagged):
 class ZenMLArtifactVersion(_Tagged):
     artifact: ZenMLArtifact | None = None
     artifact_id: str | None = None
-    version: str | None = None
+    version: str | None = Field(None, coerce_numbers_to_str=True)
     uri: str | None = None
     type: str | None = None
     materializer: dict[str, Any] | None = None
@@ -139,11 +253,6 @@ class ZenMLArtifactVersion(_Tagged):
     producer_step_run_id: str | None = None
     producer_pipeline_run_id: str | None = None
     run_metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: Any) -> Any:
-        return None if value is None else str(value)
 
     @property
     def artifact_name(self) -> str | None:
@@ -166,11 +275,19 @@ class ZenMLModelVersion(_Tagged):
     run_metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-def _artifact_map(value: Any) -> Any:
-    """Seed layout maps a name to one artifact version; 0.98 to a list of them."""
-    if not isinstance(value, dict):
-        return {}
-    return {name: item if isinstance(item, list) else [item] for name, item in value.items()}
+#: Seed layout maps a name to one artifact version, 0.98 to a list of them;
+#: anything but an object is no artifacts.
+ArtifactMap = Annotated[
+    dict[
+        str,
+        Annotated[
+            list[ZenMLArtifactVersion] | Annotated[ZenMLArtifactVersion, AfterValidator(lambda one: [one])],
+            Field(union_mode="left_to_right"),
+        ],
+    ]
+    | Annotated[None | list[Any] | str | int | float | bool, AfterValidator(_always(dict))],
+    Field(union_mode="left_to_right"),
+]
 
 
 class ZenMLStepRun(ZenMLRecord):
@@ -178,8 +295,8 @@ class ZenMLStepRun(ZenMLRecord):
     status: str = "unknown"
     start_time: UTCDateTime = None
     end_time: UTCDateTime = None
-    inputs: dict[str, list[ZenMLArtifactVersion]] = Field(default_factory=dict)
-    outputs: dict[str, list[ZenMLArtifactVersion]] = Field(default_factory=dict)
+    inputs: ArtifactMap = Field(default_factory=dict)
+    outputs: ArtifactMap = Field(default_factory=dict)
     model_version: ZenMLModelVersion | None = None
     model_version_id: str | None = None
     pipeline_run_id: str | None = None
@@ -192,8 +309,6 @@ class ZenMLStepRun(ZenMLRecord):
     docstring: str | None = None
     source_code: str | None = None
     run_metadata: dict[str, Any] = Field(default_factory=dict)
-
-    _maps = field_validator("inputs", "outputs", mode="before")(_artifact_map)
 
     @property
     def upstream_step_names(self) -> list[str]:
@@ -240,6 +355,7 @@ class ZenMLService(ZenMLRecord):
 
 
 R = TypeVar("R", bound=ZenMLRecord)
+M = TypeVar("M", bound=BaseModel)
 
 
 class ZenMLPage(BaseModel, Generic[R]):
@@ -272,6 +388,25 @@ USERS = ZenMLResource("users", ZenMLUser, "user")
 PROJECTS = ZenMLResource("projects", ZenMLProject, "project")
 TAGS = ZenMLResource("tags", ZenMLTag, "tag")
 SERVICES = ZenMLResource("services", ZenMLService, "service")
+
+
+def parse_json(model: type[M], content: bytes | str) -> M:
+    """Validate a response body straight from its bytes.
+
+    pydantic-core parses the JSON and finds every field (``wire_alias``)
+    without Python per record. The cyclic garbage collector is paused
+    meanwhile: the acyclic objects a large page makes (tens of thousands
+    for 1000 steps) would otherwise set off collections that walk the whole
+    heap, which took about as long as the parse itself.
+    """
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        return model.model_validate_json(content)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def oneof(values: Iterable[str]) -> str:
@@ -334,13 +469,19 @@ class ZenMLClient(BackendClient):
                 raise BadResponse(PLATFORM, "zenml login answered without an access token")
             conn.token = token
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send and decode; after a 401 with an exchanged key, log in again once."""
+    async def fetch(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send; after a 401 with an exchanged key, log in again once. Errors raise."""
         response = await self.send(method, f"{API}/{path}", **kwargs)
         if response.status_code == 401 and self.connection.api_key is not None:
             await self._login(stale=self.connection.token)
             response = await self.send(method, f"{API}/{path}", **kwargs)
-        return self.decode(response)
+        if response.status_code >= 400:
+            raise self.error_for(response)
+        return response
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send and decode the JSON body."""
+        return self.decode(await self.fetch(method, path, **kwargs))
 
     def error_detail(self, response: httpx.Response) -> str:
         try:
@@ -352,10 +493,13 @@ class ZenMLClient(BackendClient):
             return detail[1].strip("\"'")
         return detail if isinstance(detail, str) else ""
 
-    def _parse(self, model: type[BaseModel], body: Any) -> Any:
+    def _parse(self, model: type[M], response: httpx.Response) -> M:
+        """The response body as ``model``, validated from bytes; malformed is ``BadResponse``."""
         try:
-            return model.model_validate(body)
+            return parse_json(model, response.content)
         except ValidationError as exc:
+            if exc.error_count() == 1 and exc.errors(include_url=False)[0]["type"] == "json_invalid":
+                raise BadResponse(PLATFORM, "zenml sent a body that is not JSON") from exc
             raise BadResponse(PLATFORM, f"zenml sent a malformed {model.__name__} payload") from exc
 
     async def list(
@@ -372,17 +516,17 @@ class ZenMLClient(BackendClient):
         if sort_by:
             params["sort_by"] = sort_by
         params.update(filters or {})
-        body = await self.request("GET", resource.path, params=params)
-        return self._parse(ZenMLPage[resource.model], body)
+        response = await self.fetch("GET", resource.path, params=params)
+        return self._parse(ZenMLPage[resource.model], response)
 
     async def get(self, resource: ZenMLResource[R], record_id: str, *, hydrate: bool = True) -> R:
         try:
-            body = await self.request(
+            response = await self.fetch(
                 "GET", f"{resource.path}/{record_id}", params={"hydrate": str(hydrate).lower()}
             )
         except NotFound as exc:
             raise NotFound(PLATFORM, f"zenml {resource.label} {record_id} not found", 404) from exc
-        return self._parse(resource.model, body)
+        return self._parse(resource.model, response)
 
     async def get_many(
         self, resource: ZenMLResource[R], ids: Sequence[str], *, hydrate: bool = False
@@ -398,18 +542,17 @@ class ZenMLClient(BackendClient):
         return {item.id: item for page in pages for item in page.items}
 
     async def run_steps(self, run_id: str, *, page: int = 1, size: int = 20) -> ZenMLPage[ZenMLStepRun]:
-        body = await self.request("GET", f"runs/{run_id}/steps", params={"page": page, "size": size})
-        return self._parse(ZenMLPage[ZenMLStepRun], body)
+        response = await self.fetch("GET", f"runs/{run_id}/steps", params={"page": page, "size": size})
+        return self._parse(ZenMLPage[ZenMLStepRun], response)
 
     async def update_step_run(self, step_id: str, update: dict[str, Any]) -> ZenMLStepRun:
-        body = await self.request("PUT", f"steps/{step_id}", json_body=update)
-        return self._parse(ZenMLStepRun, body)
+        return self._parse(ZenMLStepRun, await self.fetch("PUT", f"steps/{step_id}", json_body=update))
 
     async def current_user_id(self) -> str:
         """The gateway's own user id, looked up once per process."""
         conn = self.connection
         if conn.user_id is None:
-            user = self._parse(ZenMLUser, await self.request("GET", "current-user"))
+            user = self._parse(ZenMLUser, await self.fetch("GET", "current-user"))
             conn.user_id = user.id
         return conn.user_id
 
@@ -425,11 +568,11 @@ class ZenMLClient(BackendClient):
         """Create a service owned by the gateway's user in the configured project."""
         owner, project = await asyncio.gather(self.current_user_id(), self.project_id())
         body = {"user": owner, "project": project, **request}
-        return self._parse(ZenMLService, await self.request("POST", "services", json_body=body))
+        return self._parse(ZenMLService, await self.fetch("POST", "services", json_body=body))
 
     async def update_service(self, service_id: str, update: dict[str, Any]) -> ZenMLService:
-        body = await self.request("PUT", f"services/{service_id}", json_body=update)
-        return self._parse(ZenMLService, body)
+        response = await self.fetch("PUT", f"services/{service_id}", json_body=update)
+        return self._parse(ZenMLService, response)
 
     async def delete_service(self, service_id: str) -> None:
         await self.request("DELETE", f"services/{service_id}")
