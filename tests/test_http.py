@@ -79,3 +79,45 @@ def test_cors_allows_configured_origins_only() -> None:
         assert allowed.headers.get("access-control-allow-origin") == "https://app.example.com"
         denied = client.options("/graphql", headers={"Origin": "https://evil.example.com", **preflight})
         assert "access-control-allow-origin" not in denied.headers
+
+
+def test_ambiguous_or_unknown_operations_are_bad_requests(gateway: Gateway) -> None:
+    before = len(gateway.sandbox.zenml_emulator.state.calls)
+    sneaky = 'mutation M { deleteService(id: "x") { name } } query Q { __typename }'
+    for response in (
+        gateway.client.get("/graphql", params={"query": sneaky}),
+        gateway.client.post("/graphql", json={"query": sneaky}),
+        gateway.client.post("/graphql", json={"query": "{ __typename }", "operationName": "Nope"}),
+    ):
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    named = gateway.client.get("/graphql", params={"query": sneaky, "operationName": "M"})
+    assert named.status_code == 405
+    assert len(gateway.sandbox.zenml_emulator.state.calls) == before
+
+
+def test_bad_variables_are_the_clients_fault(gateway: Gateway) -> None:
+    query = "query($first: Int!) { zenml { users(first: $first) { totalCount } } }"
+    for variables in ({"first": "two"}, {}):
+        response = gateway.client.post(
+            "/graphql", json={"query": query, "variables": variables},
+            headers={"Accept": "application/graphql-response+json"},
+        )
+        assert response.status_code == 400
+        body = response.json()
+        assert "data" not in body  # the operation never ran
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "Internal" not in body["errors"][0]["message"]
+
+
+def test_request_limits_and_content_types(gateway: Gateway) -> None:
+    huge = gateway.client.post("/graphql", content=b'{"query": "' + b" " * 2_000_000 + b'{ __typename }"}',
+                               headers={"content-type": "application/json"})
+    assert huge.status_code == 413
+    wrong = gateway.client.post("/graphql", content=b'{"query": "{ __typename }"}', headers={"content-type": "application/jsonx"})
+    assert wrong.status_code == 400
+    batch = gateway.client.post("/graphql", json=[{"query": "{ __typename }"}])
+    assert batch.status_code == 400
+    charset = gateway.client.post("/graphql", content=b'{"query": "{ __typename }"}',
+                                  headers={"content-type": "application/json; charset=utf-8"})
+    assert charset.json() == {"data": {"__typename": "Query"}}

@@ -81,7 +81,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-Mlgraph-Debug"],
         )
-    app.add_route(GRAPHQL_PATH, graphql_endpoint(schema, context, graphiql), methods=["GET", "POST"])
+    app.add_route(GRAPHQL_PATH, graphql_endpoint(schema, context, graphiql, settings.max_body_bytes), methods=["GET", "POST"])
     app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
 
     @app.get("/healthz", include_in_schema=False)

@@ -9,35 +9,50 @@ This endpoint does what the GraphQL-over-HTTP spec asks and nothing more:
 - ``application/json`` answers 200 whenever a GraphQL response exists; with
   ``Accept: application/graphql-response+json`` a document that fails to
   parse or validate answers 400 in that media type;
-- a malformed request (bad JSON, no query) answers 400 with a GraphQL error;
+- a malformed request (bad JSON, no query, an ambiguous or unknown
+  operation) answers 400 with a GraphQL error, a body over the limit 413;
 - a browser asking for HTML gets GraphiQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-REQUEST_ERROR_CODES = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"})
 
 
 class BadRequest(Exception):
-    """The HTTP request is not a GraphQL request."""
+    """The HTTP request is not a GraphQL request the gateway can run."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def is_mutation(query: str, operation_name: str | None) -> bool:
+@lru_cache(maxsize=1024)
+def operation_type(query: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation a request selects; None when the document does
+    not parse (execution reports that, with its code)."""
     try:
-        operation = get_operation_ast(parse(query), operation_name)
+        document = parse(query)
     except GraphQLError:
-        return False  # execution reports the syntax error with its code
-    return operation is not None and operation.operation is OperationType.MUTATION
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        raise BadRequest("the document has several operations: say which with `operationName`")
+    if operation_name is not None:
+        operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if not operations:
+            raise BadRequest(f"the document has no operation named `{operation_name}`")
+    return operations[0].operation if operations else None
 
 
 def _json_param(raw: str | None, name: str) -> Any:
@@ -49,9 +64,9 @@ def _json_param(raw: str | None, name: str) -> Any:
         raise BadRequest(f"`{name}` is not valid JSON") from None
 
 
-async def read_params(request: Request) -> dict[str, Any]:
+async def read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     """query, variables, operationName and extensions of a GET or POST."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         params = request.query_params
         return {
             "query": params.get("query"),
@@ -59,11 +74,14 @@ async def read_params(request: Request) -> dict[str, Any]:
             "operationName": params.get("operationName"),
             "extensions": _json_param(params.get("extensions"), "extensions"),
         }
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("application/json"):
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
         raise BadRequest("POST a JSON body with Content-Type: application/json")
+    raw = await request.body()
+    if len(raw) > max_body_bytes:
+        raise BadRequest(f"the body is larger than {max_body_bytes} bytes", status=413)
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise BadRequest("the body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -79,6 +97,7 @@ def graphql_endpoint(
     schema: Schema,
     make_context: Callable[[Request], Any],
     graphiql: Callable[[], str],
+    max_body_bytes: int,
 ) -> Callable[[Request], Awaitable[Response]]:
     """The handler for GET and POST /graphql."""
 
@@ -88,7 +107,7 @@ def graphql_endpoint(
             return HTMLResponse(graphiql())
         media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
         try:
-            params = await read_params(request)
+            params = await read_params(request, max_body_bytes)
             query = params.get("query")
             if not isinstance(query, str) or not query.strip():
                 raise BadRequest("no `query` given")
@@ -97,10 +116,11 @@ def graphql_endpoint(
                 raise BadRequest("`variables` must be an object")
             if operation_name is not None and not isinstance(operation_name, str):
                 raise BadRequest("`operationName` must be a string")
+            kind = operation_type(query, operation_name)
         except BadRequest as exc:
             error = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
-            return json_response({"errors": [error]}, 400, media_type)
-        if request.method == "GET" and is_mutation(query, operation_name):
+            return json_response({"errors": [error]}, exc.status, media_type)
+        if request.method != "POST" and kind is OperationType.MUTATION:
             response = json_response(
                 {"errors": [{"message": "Mutations are accepted by POST only", "extensions": {"code": "BAD_REQUEST"}}]},
                 405,
@@ -110,16 +130,16 @@ def graphql_endpoint(
             return response
 
         result = await schema.execute(query, variables, make_context(request), None, operation_name)
-        payload: dict[str, Any] = {"data": result.data}
+        payload: dict[str, Any] = {}
         status = 200
+        if result.errors and result.data is None and all(not error.path for error in result.errors):
+            # A request error: the operation never ran, so there is no data entry.
+            if media_type == GRAPHQL_RESPONSE:
+                status = 400
+        else:
+            payload["data"] = result.data
         if result.errors:
             payload["errors"] = [error.formatted for error in result.errors]
-            if (
-                media_type == GRAPHQL_RESPONSE
-                and result.data is None
-                and all((e.extensions or {}).get("code") in REQUEST_ERROR_CODES for e in result.errors)
-            ):
-                status = 400
         if result.extensions:
             payload["extensions"] = result.extensions
         return json_response(payload, status, media_type)

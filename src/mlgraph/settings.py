@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call /graphql."
     )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest POST body accepted (413 above).")
     default_page_size: int = Field(20, ge=1)
     max_page_size: int = Field(1000, ge=1, le=10_000)
     compiled_execution: bool = Field(

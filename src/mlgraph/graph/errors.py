@@ -54,10 +54,14 @@ def classify(error: GraphQLError) -> tuple[str, dict[str, object], str]:
         return BACKEND_CODES.get(type(original), "BACKEND_UNAVAILABLE"), {"platform": original.platform}, original.message
     if isinstance(original, GatewayError):
         return original.code, dict(original.extensions), original.message
-    if original is None:
-        code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
-        return code, {}, error.message
-    logger.error("unexpected error in resolver", exc_info=original)
+    if not error.path:
+        # No path: the request itself is wrong (syntax, validation, variables).
+        if error.message.startswith("Syntax Error"):
+            return "GRAPHQL_PARSE_FAILED", {}, error.message
+        if error.message.startswith("Variable "):
+            return "BAD_USER_INPUT", {}, error.message
+        return "GRAPHQL_VALIDATION_FAILED", {}, error.message
+    logger.error("unexpected error at %s: %s", error.path, error.message, exc_info=original)
     return "INTERNAL_SERVER_ERROR", {}, "Internal server error"
 
 

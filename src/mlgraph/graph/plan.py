@@ -19,6 +19,8 @@ every query both ways.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -91,6 +93,7 @@ class Position:
     key: Any
     nullable: bool
     parent: Position | None
+    nulled: bool = False
 
     def path(self) -> list[Any]:
         keys, node = [], self
@@ -174,6 +177,10 @@ def shape_of(graphql_type: Any) -> Shape:
 _NOT_STARTED = object()
 
 
+async def _awaited(future: asyncio.Future[Any]) -> Any:
+    return await future
+
+
 class _Run:
     """A resolver coroutine stepped by hand until it finishes."""
 
@@ -195,7 +202,7 @@ class _Run:
             yielded = self.coro.send(None)
         except StopIteration as stop:
             self.value, self.done = stop.value, True
-        except Exception as exc:  # the resolver's error becomes a field error
+        except (Exception, asyncio.CancelledError) as exc:  # a field error, as graphql-core has it
             self.error, self.done = exc, True
         else:
             self._wait_on(yielded)
@@ -230,7 +237,8 @@ async def settle(runs: list[_Run]) -> None:
             waiting = still
     finally:
         for run in waiting:
-            run.coro.close()
+            with contextlib.suppress(BaseException):
+                run.coro.close()
 
 
 class UnsupportedDocument(Exception):
@@ -382,6 +390,7 @@ class Execution:
         self.info = ResolverInfo(context)
         self.variables = variables
         self.errors: list[GraphQLError] = []
+        self.any_nulled = False
         self.arguments: dict[int, dict[str, Any]] = {}
         self.plans = compiled.plans if compiled.static else {}
         #: Awaitable values found inside lists, completed once they settle.
@@ -399,6 +408,8 @@ class Execution:
         return holder["data"], self.errors
 
     async def _level(self, level: list[Work]) -> list[Work]:
+        if self.any_nulled:
+            level = [work for work in level if self._alive(work.position)]
         pending: list[tuple[Work, FieldPlan, Any]] = []
         runs: list[_Run] = []
         variables, cache = self.variables.coerced, self.plans
@@ -413,6 +424,8 @@ class Execution:
                     continue
                 try:
                     value = self._resolve(plan, source)
+                    if isinstance(value, asyncio.Future):
+                        value = _awaited(value)
                     if type(value) is CoroutineType:
                         try:
                             yielded = value.send(None)
@@ -427,7 +440,7 @@ class Execution:
                     self._fail(exc, plan, work)
                     continue
                 fast = plan.shape.fast
-                if fast is not None and type(value) is fast and fast is not int:
+                if fast is not None and type(value) is fast and (fast is str or fast is bool):
                     result[plan.key] = value
                 else:
                     pending.append((work, plan, value))
@@ -479,12 +492,24 @@ class Execution:
         self._null(position)
 
     def _null(self, position: Position) -> None:
-        """Null a position, or the nearest nullable one above it."""
+        """Null a position, or the nearest nullable one above it; nothing
+        below it is resolved any further."""
         node: Position | None = position
         while node is not None and not node.nullable:
             node = node.parent
         if node is not None:
             node.container[node.key] = None
+            node.nulled = True
+            self.any_nulled = True
+
+    @staticmethod
+    def _alive(position: Position) -> bool:
+        node: Position | None = position
+        while node is not None:
+            if node.nulled:
+                return False
+            node = node.parent
+        return True
 
     def _complete(self, value: Any, return_type: GraphQLOutputType, plan: FieldPlan, position: Position, next_level: list[Work]) -> None:
         if type(value) is CoroutineType:
@@ -538,7 +563,9 @@ class Execution:
 
     def _complete_leaf(self, value: Any, shape: Shape, plan: FieldPlan, position: Position) -> None:
         fast = shape.fast
-        if fast is not None and type(value) is fast and (fast is not int or -(2**31) <= value < 2**31):
+        if fast is not None and type(value) is fast and (
+            fast is str or fast is bool or (fast is int and -(2**31) <= value < 2**31) or (fast is float and math.isfinite(value))
+        ):
             position.container[position.key] = value
             return
         leaf_type = shape.named
