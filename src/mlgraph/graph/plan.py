@@ -119,6 +119,7 @@ class FieldPlan:
     takes_self: bool = False
     info_name: str | None = None
     argument_key: int = 0
+    batch: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         if self.strawberry is None:
@@ -130,6 +131,7 @@ class FieldPlan:
             self.func = resolver.wrapped_func
             self.takes_self = resolver.self_parameter is not None
             self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+            self.batch = getattr(self.func, "__batch__", None)
 
     @property
     def label(self) -> str:
@@ -179,6 +181,24 @@ _NOT_STARTED = object()
 
 async def _awaited(future: asyncio.Future[Any]) -> Any:
     return await future
+
+
+@dataclass(slots=True)
+class _Failed:
+    error: BaseException
+
+
+def batch_resolver(many: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a field resolver a twin that resolves the field for every object at
+    one level of a query in one call: ``many(sources, **same_arguments)``
+    returns their values in order (an exception in place of a value fails
+    that object's field only). The generic executor calls the resolver itself."""
+
+    def mark(resolver: Callable[..., Any]) -> Callable[..., Any]:
+        resolver.__batch__ = many  # type: ignore[attr-defined]
+        return resolver
+
+    return mark
 
 
 class _Run:
@@ -412,6 +432,7 @@ class Execution:
             level = [work for work in level if self._alive(work.position)]
         pending: list[tuple[Work, FieldPlan, Any]] = []
         runs: list[_Run] = []
+        batched: dict[int, tuple[FieldPlan, list[Work]]] = {}
         variables, cache = self.variables.coerced, self.plans
         for work in level:
             plans, template = self.compiled.field_plans(work.runtime_type, work.nodes, variables, cache)
@@ -421,6 +442,9 @@ class Execution:
             for plan in plans:
                 if plan.typename:
                     result[plan.key] = work.runtime_type.name
+                    continue
+                if plan.batch is not None:
+                    batched.setdefault(id(plan), (plan, []))[1].append(work)
                     continue
                 try:
                     value = self._resolve(plan, source)
@@ -444,8 +468,12 @@ class Execution:
                     result[plan.key] = value
                 else:
                     pending.append((work, plan, value))
+        batches = [(plan, works, self._start_batch(plan, works)) for plan, works in batched.values()]
+        runs += [value for _, _, value in batches if type(value) is _Run and not value.done]
         if runs:
             await settle(runs)
+        for plan, works, value in batches:
+            self._finish_batch(plan, works, value, pending)
         next_level: list[Work] = []
         for work, plan, value in pending:
             if type(value) is _Run:
@@ -474,6 +502,30 @@ class Execution:
         if kwargs is None:
             kwargs = self._arguments(plan)
         return func(source, **kwargs) if plan.takes_self else func(**kwargs)
+
+    def _start_batch(self, plan: FieldPlan, works: list[Work]) -> Any:
+        """Call a field's many-objects resolver once for every object of the level."""
+        kwargs = self.arguments.get(plan.argument_key)
+        if kwargs is None:
+            kwargs = self._arguments(plan)
+        try:
+            value = plan.batch([work.value for work in works], **kwargs)
+        except Exception as exc:
+            return _Failed(exc)
+        return _Run(value) if type(value) is CoroutineType else value
+
+    def _finish_batch(self, plan: FieldPlan, works: list[Work], value: Any, pending: list[tuple[Work, FieldPlan, Any]]) -> None:
+        if type(value) is _Run:
+            value = _Failed(value.error) if value.error is not None else value.value
+        if type(value) is _Failed:
+            for work in works:
+                self._fail(value.error, plan, work)
+            return
+        for work, item in zip(works, value, strict=True):
+            if isinstance(item, Exception):
+                self._fail(item, plan, work)
+            else:
+                pending.append((work, plan, item))
 
     def _arguments(self, plan: FieldPlan) -> dict[str, Any]:
         """The resolver's keyword arguments, converted once per field per request."""

@@ -21,6 +21,7 @@ from mlgraph.backends.errors import NotFound
 from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.ids import global_id
+from mlgraph.graph.plan import batch_resolver
 from mlgraph.graph.interfaces import (
     Artifact,
     ArtifactVersion,
@@ -104,6 +105,66 @@ async def related(info: Info, wrap: type[T], record_id: str | None, *, embedded:
     return wrap(record=record) if record is not None else None
 
 
+async def hydrated_many(info: Info, nodes: list[ZenMLNode]) -> list[Any]:
+    """The hydrated records of many objects of one type, thin ones fetched in
+    one batch; an object whose record is gone gets a NOT_FOUND error instead."""
+    resource = nodes[0].resource
+    loader = loaders(info).by_id(resource, hydrated=True)
+    await loader.get_many({node.record.id for node in nodes if not node.record.hydrated})
+    records: list[Any] = []
+    for node in nodes:
+        record = node.record if node.record.hydrated else loader.known.get(node.record.id)
+        records.append(record or NotFound(wire.PLATFORM, f"zenml {resource.label} {node.record.id} not found", 404))
+    return records
+
+
+def detail_field(attribute: str, returns: object, *, thin_first: bool = False, **options: Any) -> Any:
+    """A field kept in a record's metadata. Read from the record when it has
+    it, else from the hydrated copy: per object for the generic executor, one
+    fetch for every object of a query level for the level-by-level one.
+    ``thin_first``: thin records of some layouts carry it too."""
+
+    def known(record: Any) -> bool:
+        return record.hydrated or (thin_first and getattr(record, attribute) is not None)
+
+    async def many(sources: list[ZenMLNode], info: Info) -> list[Any]:
+        thin = [node for node in sources if not known(node.record)]
+        details = dict(zip((id(node) for node in thin), await hydrated_many(info, thin) if thin else []))
+        values = []
+        for node in sources:
+            record = details.get(id(node), node.record)
+            values.append(record if isinstance(record, Exception) else getattr(record, attribute))
+        return values
+
+    @batch_resolver(many)
+    async def resolve(self: ZenMLNode, info: Info) -> Any:
+        record = self.record if known(self.record) else await self.hydrated(info)
+        return getattr(record, attribute)
+
+    resolve.__annotations__ = {"info": Info, "return": returns}
+    return strawberry.field(resolver=resolve, **options)
+
+
+def user_field() -> Any:
+    """``user``: the user a record embeds, else its loader's, batched per level."""
+
+    async def many(sources: list[ZenMLNode], info: Info) -> list[Any]:
+        loader = loaders(info).by_id(wire.USERS)
+        await loader.get_many({node.record.user_id for node in sources if node.record.user_id and not node.embedded_user()})
+        users = []
+        for node in sources:
+            record = node.embedded_user() or (loader.known.get(node.record.user_id) if node.record.user_id else None)
+            users.append(ZenMLUser(record=record) if record is not None else None)
+        return users
+
+    @batch_resolver(many)
+    def resolve(self: ZenMLNode, info: Info) -> Any:
+        return self.owner(info)
+
+    resolve.__annotations__ = {"info": Info, "return": ZenMLUser | None}
+    return strawberry.field(resolver=resolve)
+
+
 async def page_of(
     info: Info,
     resource: wire.ZenMLResource,
@@ -152,8 +213,15 @@ class ZenMLNode(Node):
             return self.record
         return await load(info, self.resource, self.record.id, hydrated=True)
 
-    async def owner(self, info: Info) -> ZenMLUser | None:
-        return await related(info, ZenMLUser, self.record.user_id, embedded=getattr(self.record, "user", None))
+    def embedded_user(self) -> wire.ZenMLUser | None:
+        return getattr(self.record, "user", None)
+
+    def owner(self, info: Info) -> Any:
+        """The user, at once when the record embeds it, else an awaitable."""
+        embedded = self.embedded_user()
+        if embedded is not None:
+            return ZenMLUser(record=embedded)
+        return related(info, ZenMLUser, self.record.user_id)
 
 
 @strawberry.type
@@ -169,9 +237,7 @@ class ZenMLUser(ZenMLNode, User):
     def full_name(self) -> str | None:
         return self.record.full_name
 
-    @strawberry.field
-    async def email(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).email
+    email = detail_field("email", str | None)
 
     @strawberry.field
     def is_service_account(self) -> bool | None:
@@ -199,9 +265,7 @@ class ZenMLProject(ZenMLNode, Project):
     def display_name(self) -> str | None:
         return self.record.display_name
 
-    @strawberry.field
-    async def description(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).description
+    description = detail_field("description", str | None)
 
 
 @strawberry.type
@@ -302,9 +366,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         start, end = self.record.start_time, self.record.end_time
         return (end - start).total_seconds() if start and end else None
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
     def _versions(
         self, info: Info, mapping: dict[str, list[wire.ZenMLArtifactVersion]], *, written: bool
@@ -368,29 +430,17 @@ class ZenMLStepRun(ZenMLNode, Execution):
             info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
         )
 
-    @strawberry.field
-    async def cache_key(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).cache_key
+    cache_key = detail_field("cache_key", str | None)
 
-    @strawberry.field
-    async def code_hash(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).code_hash
+    code_hash = detail_field("code_hash", str | None)
 
-    @strawberry.field
-    async def docstring(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).docstring
+    docstring = detail_field("docstring", str | None)
 
-    @strawberry.field
-    async def source_code(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).source_code
+    source_code = detail_field("source_code", str | None)
 
-    @strawberry.field
-    async def config(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).config
+    config = detail_field("config", JSON | None)
 
-    @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).run_metadata
+    run_metadata = detail_field("run_metadata", JSON | None)
 
 
 @strawberry.type
@@ -402,9 +452,7 @@ class ZenMLPipeline(ZenMLNode):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
     @strawberry.field
     def tags(self) -> list[ZenMLTag]:
@@ -449,17 +497,10 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
     def status_reason(self) -> str | None:
         return self.record.status_reason
 
-    @strawberry.field
-    async def started_at(self, info: Info) -> datetime | None:
-        return self.record.start_time or (await self.hydrated(info)).start_time
+    started_at = detail_field("start_time", datetime | None, thin_first=True)
+    ended_at = detail_field("end_time", datetime | None, thin_first=True)
 
-    @strawberry.field
-    async def ended_at(self, info: Info) -> datetime | None:
-        return self.record.end_time or (await self.hydrated(info)).end_time
-
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
     @strawberry.field
     def tags(self) -> list[ZenMLTag]:
@@ -475,9 +516,7 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
             info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
         )
 
-    @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).run_metadata
+    run_metadata = detail_field("run_metadata", JSON | None)
 
     @strawberry.field(description="The run's step runs (ZenMLStepRun) in the order they were created.")
     async def steps(
@@ -574,22 +613,21 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     def tags(self) -> list[ZenMLTag]:
         return tags_of(self.record)
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
-    @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).run_metadata
+    run_metadata = detail_field("run_metadata", JSON | None)
 
     @strawberry.field
     async def artifact(self, info: Info) -> ZenMLArtifact | None:
         return await related(info, ZenMLArtifact, self.record.artifact_id, embedded=self.record.artifact)
 
     @strawberry.field
-    async def producer(self, info: Info) -> ZenMLStepRun | None:
+    def producer(self, info: Info) -> ZenMLStepRun | None:
         if self.produced_by is not None:
             return self.produced_by
+        return self._recorded_producer(info)  # type: ignore[return-value]  # awaited by the executor
+
+    async def _recorded_producer(self, info: Info) -> ZenMLStepRun | None:
         producer_id = self.record.producer_step_run_id or (await self.hydrated(info)).producer_step_run_id
         return await related(info, ZenMLStepRun, producer_id)
 
@@ -619,21 +657,15 @@ class ZenMLModel(ZenMLNode, Model):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    async def description(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).description
+    description = detail_field("description", str | None)
 
-    @strawberry.field
-    async def license(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).license
+    license = detail_field("license", str | None)
 
     @strawberry.field
     def tags(self) -> list[ZenMLTag]:
         return tags_of(self.record)
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
     @strawberry.field
     async def latest_version(self, info: Info) -> ZenMLModelVersion | None:
@@ -665,21 +697,15 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
     def stage(self) -> str | None:
         return self.record.stage
 
-    @strawberry.field
-    async def description(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).description
+    description = detail_field("description", str | None)
 
-    @strawberry.field
-    async def run_metadata(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).run_metadata
+    run_metadata = detail_field("run_metadata", JSON | None)
 
     @strawberry.field
     def tags(self) -> list[ZenMLTag]:
         return tags_of(self.record)
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
     @strawberry.field
     async def model(self, info: Info) -> ZenMLModel | None:
@@ -718,37 +744,21 @@ class ZenMLService(ZenMLNode, Service):
     def labels(self) -> JSON | None:
         return self.record.labels
 
-    @strawberry.field
-    async def user(self, info: Info) -> ZenMLUser | None:
-        return await self.owner(info)
+    user = user_field()
 
-    @strawberry.field
-    async def admin_state(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).admin_state
+    admin_state = detail_field("admin_state", str | None)
 
-    @strawberry.field
-    async def service_source(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).service_source
+    service_source = detail_field("service_source", str | None)
 
-    @strawberry.field
-    async def config(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).config
+    config = detail_field("config", JSON | None)
 
-    @strawberry.field(name="serviceStatus", description="The service's own status document.")
-    async def status_document(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).status
+    status_document = detail_field("status", JSON | None, name="serviceStatus", description="The service's own status document.")
 
-    @strawberry.field
-    async def endpoint(self, info: Info) -> JSON | None:
-        return (await self.hydrated(info)).endpoint
+    endpoint = detail_field("endpoint", JSON | None)
 
-    @strawberry.field
-    async def prediction_url(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).prediction_url
+    prediction_url = detail_field("prediction_url", str | None)
 
-    @strawberry.field
-    async def health_check_url(self, info: Info) -> str | None:
-        return (await self.hydrated(info)).health_check_url
+    health_check_url = detail_field("health_check_url", str | None)
 
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
