@@ -18,6 +18,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -376,6 +377,12 @@ class ZenMLResource(Generic[R]):
     model: type[R]
     label: str
 
+    @cached_property
+    def page(self) -> type[ZenMLPage[R]]:
+        """Its page model, built once: pydantic keeps parametrized generics only
+        weakly, and rebuilding one costs more than parsing a small page."""
+        return ZenMLPage[self.model]  # type: ignore[name-defined]
+
 
 STEP_RUNS = ZenMLResource("steps", ZenMLStepRun, "step run")
 PIPELINE_RUNS = ZenMLResource("runs", ZenMLPipelineRun, "pipeline run")
@@ -517,7 +524,7 @@ class ZenMLClient(BackendClient):
             params["sort_by"] = sort_by
         params.update(filters or {})
         response = await self.fetch("GET", resource.path, params=params)
-        return self._parse(ZenMLPage[resource.model], response)
+        return self._parse(resource.page, response)
 
     async def get(self, resource: ZenMLResource[R], record_id: str, *, hydrate: bool = True) -> R:
         try:
@@ -543,7 +550,7 @@ class ZenMLClient(BackendClient):
 
     async def run_steps(self, run_id: str, *, page: int = 1, size: int = 20) -> ZenMLPage[ZenMLStepRun]:
         response = await self.fetch("GET", f"runs/{run_id}/steps", params={"page": page, "size": size})
-        return self._parse(ZenMLPage[ZenMLStepRun], response)
+        return self._parse(STEP_RUNS.page, response)
 
     async def update_step_run(self, step_id: str, update: dict[str, Any]) -> ZenMLStepRun:
         return self._parse(ZenMLStepRun, await self.fetch("PUT", f"steps/{step_id}", json_body=update))
