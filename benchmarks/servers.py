@@ -1,0 +1,165 @@
+"""Server entry points for the benchmark harness, one uvicorn process each.
+
+    python -m benchmarks.servers emulator --steps N --latency-ms 20 --port P
+    python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q
+    python -m benchmarks.servers plain --port P
+
+The gateway is served through `mlgraph.cli.run_server` (what `mlgraph serve`
+runs) when it exists; the emulator and the plain app through `uvicorn.run`
+with default settings.
+
+The emulator and the plain app generate the same seeded data set from the same
+arguments (`dataset_args`), so every process sees identical records. The
+emulator also answers `POST /__bench/latency?ms=X`, which changes its injected
+latency while it serves (the harness uses it for the small-query phase).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+SEED = 7
+
+
+def dataset_args(steps: int) -> dict[str, int]:
+    """The one data set shape every process of a run generates."""
+    return {"seed": SEED, "pipelines": 1, "runs_per_pipeline": 2, "steps_per_run": steps}
+
+
+def generate(steps: int):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.zenml_data import ZenMLDataset
+
+    return ZenMLDataset.generate(**dataset_args(steps))
+
+
+class LatencyControl:
+    """ASGI wrapper: `POST /__bench/latency?ms=X` sets the emulator's latency."""
+
+    def __init__(self, app, faults) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] == "http" and scope["path"] == "/__bench/latency":
+            from urllib.parse import parse_qs
+
+            query = parse_qs(scope.get("query_string", b"").decode())
+            self.faults.latency_ms = float(query.get("ms", ["0"])[0])
+            body = f'{{"latency_ms":{self.faults.latency_ms}}}'.encode()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def emulator_app(steps: int, latency_ms: float):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.faults import Faults
+    from mlgraph.sandbox.zenml import create_zenml_emulator
+
+    faults = Faults(latency_ms=latency_ms)
+    app = create_zenml_emulator(generate(steps), faults=faults)
+    return LatencyControl(app, faults)
+
+
+def gateway_app(zenml_url: str | None):  # type: ignore[no-untyped-def]
+    if zenml_url:
+        os.environ["MLGRAPH_ZENML__URL"] = zenml_url
+    from mlgraph.app import create_app
+    from mlgraph.settings import Settings
+
+    return create_app(Settings())
+
+
+import httpx  # noqa: E402
+import strawberry  # noqa: E402
+
+
+@strawberry.type
+class PlainUser:
+    name: str
+    email: str
+    full_name: str
+
+
+@strawberry.type
+class PlainUserConnection:
+    nodes: list[PlainUser]
+    total_count: int
+
+
+PLAIN_BACKEND: dict[str, httpx.AsyncClient] = {}
+
+
+@strawberry.type
+class PlainZenML:
+    @strawberry.field
+    async def users(self, first: int = 20) -> PlainUserConnection:
+        """What a straightforward resolver does: one REST call per field, the
+        hydrated users from the same emulator the gateway reads."""
+        response = await PLAIN_BACKEND["zenml"].get("/api/v1/users", params={"size": first, "hydrate": "true"})
+        page = response.json()
+        users = [
+            PlainUser(name=u["name"], email=(u.get("metadata") or {}).get("email") or "", full_name=u["body"].get("full_name") or "")
+            for u in page["items"]
+        ]
+        return PlainUserConnection(nodes=users, total_count=page["total"])
+
+
+@strawberry.type
+class PlainQuery:
+    @strawberry.field
+    def zenml(self) -> PlainZenML:
+        return PlainZenML()
+
+
+def plain_app(zenml_url: str):  # type: ignore[no-untyped-def]
+    """A plain Strawberry + FastAPI app with default settings serving the same
+    data from the same emulator, shaped so the harness's small query runs
+    unchanged on both servers."""
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI
+    from strawberry.fastapi import GraphQLRouter
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        async with httpx.AsyncClient(base_url=zenml_url) as client:
+            PLAIN_BACKEND["zenml"] = client
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(GraphQLRouter(strawberry.Schema(query=PlainQuery)), prefix="/graphql")
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.servers")
+    parser.add_argument("kind", choices=["emulator", "gateway", "plain"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--zenml-url", default=None)
+    args = parser.parse_args(argv)
+    if args.kind == "emulator":
+        app = emulator_app(args.steps, args.latency_ms)
+    elif args.kind == "gateway":
+        app = gateway_app(args.zenml_url)
+    else:
+        app = plain_app(args.zenml_url)
+    if args.kind == "gateway":
+        try:  # serve the gateway the way `mlgraph serve` does (gc.freeze, uvloop/httptools when installed)
+            from mlgraph.cli import run_server
+        except ImportError:
+            run_server = None
+        if run_server is not None:
+            run_server(app, "127.0.0.1", args.port)
+            return
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
