@@ -27,7 +27,7 @@ query Run($id: ID!) {
         nodes {
           name
           status
-          outputs { uri producer { name user { name email } } }
+          outputs { name uri producer { name user { name email } } }
         }
       }
     }
@@ -67,17 +67,19 @@ def test_nested_query_costs_the_same_calls_at_10_and_200_steps(
         assert steps["totalCount"] == len(expected) == len(steps["nodes"])
         users = users_by_id(dataset)
         producers = {version.id: version for version in dataset.artifact_versions}
+        artifact_names = {artifact.id: artifact.name for artifact in dataset.artifacts}
         for node, step in zip(steps["nodes"], expected):
             assert node["name"] == step.name
             assert len(node["outputs"]) == sum(len(ids) for ids in step.outputs.values())
             for output, version_id in zip(node["outputs"], [i for ids in step.outputs.values() for i in ids]):
+                assert output["name"] == artifact_names[producers[version_id].artifact_id]
                 producer = next(s for s in dataset.steps if s.id == producers[version_id].producer_step_run_id)
                 assert output["producer"]["name"] == producer.name
                 assert output["producer"]["user"]["email"] == users[producer.user_id].email
         answers.append(answer)
     small, large = answers
     assert small.calls == large.calls
-    assert small.calls == 3  # the run, its steps, the users with their emails
+    assert small.calls == 4  # the run, its steps, the versions' artifact names, the users' emails
     assert large.ledger["entries"][1]["path"].startswith(f"/api/v1/runs/{completed_run(small_and_large[1].sandbox.zenml)}/steps")
 
 

@@ -95,6 +95,7 @@ def test_every_run_with_its_real_steps(real: Gateway, zenml_server: ZenMLServer)
             assert step["status"] == "SUCCEEDED" and step["nativeStatus"] == "completed"
             for output in step["outputs"]:
                 assert output["uri"] and output["version"]
+                assert output["name"] in populated["artifact_names"]
                 assert output["producer"]["name"] == name  # caching is off: each step wrote its own
                 assert output["producer"]["user"]["name"] == zenml_server.service_account_name
 

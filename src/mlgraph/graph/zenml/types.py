@@ -577,9 +577,9 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     #: The step run that wrote it, when it was reached as that step's output.
     produced_by: strawberry.Private[ZenMLStepRun | None] = None
 
-    @strawberry.field(description="The artifact's name.")
-    def name(self) -> str | None:
-        return self.record.artifact_name
+    # Versions embedded in a thin step may not embed their artifact: then the
+    # name comes from the hydrated versions, one batch per query level.
+    name = detail_field("artifact_name", str | None, thin_first=True, description="The artifact's name.")
 
     @strawberry.field
     def version(self) -> str | None:
