@@ -368,7 +368,7 @@ def test_hydrated_seed_step_duplicates_what_thin_leaves_out(client: Client, ds: 
     step = model_step(ds)
     hydrated = client.get(f"{API}/steps/{step.id}").content
     thin = client.get(f"{API}/steps/{step.id}", params={"hydrate": "false"}).content
-    assert len(hydrated) > 5 * len(thin)
+    assert len(hydrated) > 4 * len(thin)
     assert 10_000 < len(hydrated) < 40_000
     text = hydrated.decode()
     assert text.count(f'"id":"{step.user_id}"') >= 6
@@ -378,7 +378,8 @@ def test_hydrated_seed_step_duplicates_what_thin_leaves_out(client: Client, ds: 
     assert record["metadata"] is None and record["resources"] is None
     assert record["body"]["user"]["metadata"] is None
     for version in record["body"]["inputs"].values():
-        assert version["metadata"] is None and "artifact" not in version["body"]
+        assert version["metadata"] is None and "user" not in version["body"]
+        assert version["body"]["artifact"]["metadata"] is None  # thin, but there: it names the version
 
 
 def test_seed_layout_matches_seed_000(client: Client, ds: ZenMLDataset) -> None:

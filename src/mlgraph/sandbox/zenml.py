@@ -14,9 +14,9 @@ Two record layouts, fixed per app:
   `body.pipeline`), and `metadata.project` is the embedded project. Embedded
   objects are hydrated when the record is, so a hydrated step repeats the same
   user and project many times. A thin record embeds one level deep: its
-  embedded objects are thin and embed nothing themselves (no `user`,
-  `artifact`, `model`, `pipeline`, `stack`, `tags`), as a gateway asking for
-  thin records would want. Only top-level steps and runs carry `resources`
+  embedded objects are thin and embed no `user`, `pipeline`, `stack` or
+  `tags` of their own, as a gateway asking for thin records would want; they
+  keep the `artifact` or `model` that names them, as ZenML's body always does. Only top-level steps and runs carry `resources`
   (`{"model_version": ...}`), and only when hydrated.
 - `"current"`: the ZenML 0.98 layout of `zenml-samples/`: `body.user_id`,
   `body.project_id`, related objects under `resources` (always present on
@@ -786,7 +786,7 @@ class _Records:
         return _record(body, metadata, resources, service.id, service.name)
 
 
-_EMBEDDED_KEYS = ("user", "artifact", "model", "pipeline", "stack", "tags")
+_EMBEDDED_KEYS = ("user", "pipeline", "stack", "tags")
 
 
 class _SeedRecords(_Records):
@@ -798,10 +798,11 @@ class _SeedRecords(_Records):
         """A thin embedded record embeds nothing itself.
 
         Thin records embed their related objects one level deep: a thin step
-        carries its user and artifact versions, but those carry no user,
-        artifact or tags of their own. That keeps thin pages small, as a
-        gateway asking for thin records expects; hydrated records embed all
-        the way down.
+        carries its user and artifact versions, and those carry no user,
+        pipeline or tags of their own. They keep the object that names them
+        (a version's artifact, a model version's model), as ZenML's body
+        always does. That keeps thin pages small, as a gateway asking for
+        thin records expects; hydrated records embed all the way down.
         """
         if nested and not hydrated:
             for key in _EMBEDDED_KEYS:
