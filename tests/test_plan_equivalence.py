@@ -96,6 +96,7 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
     "typename only": ("{ __typename zenml { __typename } }", {}),
+    "null skip condition": ("query($run: ID!, $s: Boolean = true) { zenml { pipelineRun(id: $run) { name @skip(if: $s) status } } }", {"s": None}),
     "first zero and bad first": ("{ zenml { a: stepRuns(first: 0) { totalCount nodes { name } } b: stepRuns(first: 100000) { totalCount } } }", {}),
 }
 
@@ -103,6 +104,7 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
 def resolve_variables(variables: dict[str, Any]) -> dict[str, Any]:
     ids = _ids()
     resolved = {name: ids.get(value, value) if isinstance(value, str) else value for name, value in variables.items()}
+    resolved.update({name: None for name, value in variables.items() if value is None})
     if "ids" in resolved:
         resolved["ids"] = [ids[name] for name in variables["ids"]]
     for name in ("run", "cached", "model", "service"):

@@ -7,7 +7,8 @@ calls a field's resolver for every object at that level, runs the coroutines
 eagerly (most finish without suspending: the data is embedded or the loader
 has it), and awaits only the distinct futures the rest wait on — one loader
 batch serves them all — so the awaits grow with the depth of the query, not
-with the number of objects.
+with the number of objects. A field whose resolver has a ``batch_resolver``
+twin is resolved for all objects of its level in one call.
 
 Parsing and validation are cached per document, and so are the field plans
 of documents whose selections do not depend on variables. Mutations,
@@ -118,7 +119,9 @@ class FieldPlan:
     attribute: str = ""
     takes_self: bool = False
     info_name: str | None = None
-    argument_key: int = 0
+    #: Arguments are converted once per request for this node and this type's
+    #: field: implementations of one interface field may declare other defaults.
+    argument_key: tuple[int, int] = (0, 0)
     batch: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
@@ -126,7 +129,7 @@ class FieldPlan:
             return
         resolver = self.strawberry.base_resolver
         self.attribute = self.strawberry.python_name
-        self.argument_key = id(self.nodes[0])
+        self.argument_key = (id(self.nodes[0]), id(self.strawberry))
         if resolver is not None:
             self.func = resolver.wrapped_func
             self.takes_self = resolver.self_parameter is not None
@@ -275,6 +278,8 @@ def _skipped(node: Any, variables: dict[str, Any]) -> bool:
         flag = variables.get(value.name.value) if isinstance(value, VariableNode) else (
             value.value if isinstance(value, BooleanValueNode) else None
         )
+        if flag is None:
+            raise UnsupportedDocument("null @skip/@include condition")  # graphql-core reports it as an error
         if (name == "skip" and flag is True) or (name == "include" and flag is not True):
             return True
     return False
@@ -411,7 +416,7 @@ class Execution:
         self.variables = variables
         self.errors: list[GraphQLError] = []
         self.any_nulled = False
-        self.arguments: dict[int, dict[str, Any]] = {}
+        self.arguments: dict[tuple[int, int], dict[str, Any]] = {}
         self.plans = compiled.plans if compiled.static else {}
         #: Awaitable values found inside lists, completed once they settle.
         self.deferred: list[tuple[_Run, GraphQLOutputType, FieldPlan, Position]] = []

@@ -15,7 +15,7 @@ from mlgraph.graph.context import context_of
 from mlgraph.graph.errors import ErrorCodes, UserInputError, coded
 from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
-from mlgraph.graph.plan import PlanCache
+from mlgraph.graph.plan import PlanCache, UnsupportedDocument
 from mlgraph.graph.zenml.mutations import ZenMLMutation
 from mlgraph.graph.zenml.query import ZenMLQuery, get
 from mlgraph.graph.zenml.types import NODE_TYPES
@@ -81,11 +81,15 @@ class GatewaySchema(strawberry.Schema):
         **kwargs: Any,
     ) -> ExecutionResult:
         compiled = self.plans.get(query, operation_name) if query and _compiled_execution(context_value) else None
+        if compiled is not None:
+            try:
+                data, errors = await compiled.execute(context_value, variable_values, root_value)
+            except UnsupportedDocument:
+                compiled = None  # something only known while running, e.g. a null @skip condition
         if compiled is None:
             return await super().execute(
                 query, variable_values, context_value, root_value, operation_name, **kwargs
             )
-        data, errors = await compiled.execute(context_value, variable_values, root_value)
         return ExecutionResult(
             data=data,
             errors=[coded(error) for error in errors] or None,
