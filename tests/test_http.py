@@ -121,3 +121,14 @@ def test_request_limits_and_content_types(gateway: Gateway) -> None:
     charset = gateway.client.post("/graphql", content=b'{"query": "{ __typename }"}',
                                   headers={"content-type": "application/json; charset=utf-8"})
     assert charset.json() == {"data": {"__typename": "Query"}}
+
+
+def test_too_deep_documents_are_refused_before_any_call(gateway: Gateway) -> None:
+    before = len(gateway.sandbox.zenml_emulator.state.calls)
+    chain = "producer { outputs { " * 8 + "uri" + " } }" * 8
+    deep = "{ zenml { stepRuns(first: 1) { nodes { outputs { " + chain + " } } } } }"
+    body = gateway.client.post("/graphql", json={"query": deep}).json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    assert len(gateway.sandbox.zenml_emulator.state.calls) == before

@@ -30,6 +30,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    ASTValidationRule,
     BooleanValueNode,
     DocumentNode,
     FieldNode,
@@ -56,6 +57,7 @@ from graphql import (
     is_leaf_type,
     located_error,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -667,8 +669,9 @@ class Execution:
 class PlanCache:
     """Parsed, validated and compiled query operations by document text."""
 
-    def __init__(self, schema: StrawberrySchema, size: int = PLAN_CACHE_SIZE) -> None:
+    def __init__(self, schema: StrawberrySchema, rules: Iterable[type[ASTValidationRule]] = (), size: int = PLAN_CACHE_SIZE) -> None:
         self.schema = schema
+        self.rules = [*specified_rules, *rules]
         self._compile = lru_cache(maxsize=size)(self._build)
 
     def get(self, query: str, operation_name: str | None) -> CompiledOperation | None:
@@ -681,7 +684,7 @@ class PlanCache:
             document = parse(query)
         except GraphQLError:
             return None
-        if validate(self.schema._schema, document):
+        if validate(self.schema._schema, document, self.rules):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is not None:

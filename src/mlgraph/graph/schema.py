@@ -7,7 +7,8 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import AddValidationRules, SchemaExtension
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 
@@ -59,6 +60,12 @@ def debug_extensions(context: Any) -> dict[str, Any]:
     return {"ledger": context.ledger.summary()}
 
 
+#: Deeper documents are refused at validation: a client cannot make the gateway
+#: walk an unbounded chain of relations (step -> outputs -> producer -> ...).
+MAX_QUERY_DEPTH = 15
+DEPTH_RULE = create_validator(MAX_QUERY_DEPTH, None)
+
+
 class DebugLedger(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         return debug_extensions(self.execution_context.context)
@@ -69,7 +76,7 @@ class GatewaySchema(strawberry.Schema):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.plans = PlanCache(self)
+        self.plans = PlanCache(self, rules=[DEPTH_RULE])
 
     async def execute(  # type: ignore[override]
         self,
@@ -106,4 +113,6 @@ def _compiled_execution(context: Any) -> bool:
     return settings is None or settings.compiled_execution
 
 
-schema = GatewaySchema(query=Query, mutation=Mutation, extensions=[ErrorCodes, DebugLedger])
+schema = GatewaySchema(
+    query=Query, mutation=Mutation, extensions=[ErrorCodes, DebugLedger, lambda: AddValidationRules([DEPTH_RULE])]
+)
