@@ -359,3 +359,46 @@ def test_every_native_status_is_mapped() -> None:
         assert execution_status(native.value) is not ExecutionStatus.UNKNOWN
     assert execution_status("something-new") is ExecutionStatus.UNKNOWN
     assert execution_status("COMPLETED") is ExecutionStatus.SUCCEEDED
+
+
+def test_mutations_never_send_a_forged_id_to_zenml(gateway: Gateway) -> None:
+    user = gateway.sandbox.zenml.users[0].id
+    before = len(gateway.sandbox.zenml_emulator.state.calls)
+    for mutation, type_name in (
+        ('updateService(id: $id, input: {name: "pwned"}) { name }', "ZenMLService"),
+        ("updateStepRun(id: $id, input: {status: FAILED}) { name }", "ZenMLStepRun"),
+        ("deleteService(id: $id) { name }", "ZenMLService"),
+    ):
+        for forged in (global_id(type_name, f"../users/{user}"), "../runs", global_id("ZenMLUser", user)):
+            answer = gateway(f"mutation($id: ID!) {{ {mutation} }}", {"id": forged})
+            assert answer.codes() == ["BAD_USER_INPUT"], answer.errors
+    assert gateway.sandbox.zenml_emulator.state.calls[before:] == []
+
+
+def test_user_emails_survive_a_user_list_in_the_same_query(gateway: Gateway) -> None:
+    emails = {user.name: user.email for user in gateway.sandbox.zenml.users}
+    answer = gateway("{ zenml { users { nodes { name email } } stepRuns(first: 3) { nodes { user { name email } } }"
+                     " projects { nodes { name description } } } }")
+    assert answer.errors == []
+    assert {u["name"]: u["email"] for u in answer.data["zenml"]["users"]["nodes"]} == emails
+    assert all(n["user"]["email"] == emails[n["user"]["name"]] for n in answer.data["zenml"]["stepRuns"]["nodes"])
+    project = gateway.sandbox.zenml.project
+    assert answer.data["zenml"]["projects"]["nodes"] == [{"name": "default", "description": project.description}]
+
+
+def test_a_cursor_past_the_end_gives_an_empty_page(gateway: Gateway) -> None:
+    from mlgraph.graph.connection import encode_cursor
+
+    total = len(gateway.sandbox.zenml.runs)
+    run = completed_run(gateway.sandbox.zenml)
+    steps = sum(1 for step in gateway.sandbox.zenml.steps if step.pipeline_run_id == run)
+    answer = gateway(
+        "query($after: String!, $stepsAfter: String!, $run: ID!) { zenml {"
+        " pipelineRuns(first: 5, after: $after) { totalCount nodes { name } pageInfo { hasNextPage } }"
+        " pipelineRun(id: $run) { steps(first: 5, after: $stepsAfter) { totalCount nodes { name } } } } }",
+        {"after": encode_cursor(total + 3), "stepsAfter": encode_cursor(steps + 10), "run": run},
+    )
+    assert answer.errors == []
+    runs = answer.data["zenml"]["pipelineRuns"]
+    assert runs == {"totalCount": total, "nodes": [], "pageInfo": {"hasNextPage": False}}
+    assert answer.data["zenml"]["pipelineRun"]["steps"] == {"totalCount": steps, "nodes": []}

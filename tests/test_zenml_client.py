@@ -163,3 +163,36 @@ def test_get_and_update_parse_records() -> None:
 
     user, _ = run(handler, lambda client: client.get(wire.USERS, "u1"))
     assert user.email == "ada@example.com" and user.hydrated is True
+
+
+def test_requests_failing_on_one_expired_token_log_in_once() -> None:
+    state = {"token": "old", "logins": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/login":
+            state["logins"] += 1
+            await asyncio.sleep(0.01)
+            state["token"] = f"new{state['logins']}"
+            return httpx.Response(200, json={"access_token": state["token"]})
+        await asyncio.sleep(0.001 * len(request.url.params.get("name", "")))
+        if request.headers.get("authorization") != f"Bearer {state['token']}":
+            return httpx.Response(401, json={"detail": ["CredentialsNotValid", "expired"]})
+        return httpx.Response(200, json=page([USER]))
+
+    async def many(client: wire.ZenMLClient) -> None:
+        client.connection.token = "old"
+        state["token"] = "rotated"  # every token the gateway holds is now stale
+        await asyncio.gather(*(client.list(wire.USERS, filters={"name": "x" * i}) for i in range(10)))
+
+    _, ledger = run(handler, many, api_key="ZENKEY_x")
+    assert state["logins"] == 1
+    assert sum(1 for call in ledger.calls if call.path.startswith("/api/v1/login")) == 1
+
+
+def test_delete_accepts_no_content() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "DELETE"
+        return httpx.Response(204)
+
+    result, ledger = run(handler, lambda client: client.delete_service("00000000-0000-4000-8000-000000000001"))
+    assert result is None and ledger.calls[0].status == 204

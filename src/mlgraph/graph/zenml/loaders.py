@@ -39,12 +39,18 @@ class ZenMLLoaders:
         return loader
 
     def prime(self, resource: ZenMLResource, records: Iterable[wire.ZenMLRecord]) -> None:
-        """Cache records a list call returned, in the loader of their shape."""
-        by_shape: dict[bool, list[wire.ZenMLRecord]] = {}
+        """Cache records a list call returned, in the loader of their shape.
+
+        A thin record never goes into a loader that promises hydrated ones
+        (users, projects): their email or description would read as null.
+        """
+        thin, hydrated = [], []
         for record in records:
-            by_shape.setdefault(record.hydrated, []).append(record)
-        for hydrated, group in by_shape.items():
-            self.by_id(resource, hydrated=hydrated).prime_many(group)
+            (hydrated if record.hydrated else thin).append(record)
+        if hydrated:
+            self.by_id(resource, hydrated=True).prime_many(hydrated)
+        if thin and resource.path not in ALWAYS_HYDRATED:
+            self.by_id(resource).prime_many(thin)
 
     def _fetcher(self, resource: ZenMLResource, hydrated: bool):
         async def fetch(ids: list[str]) -> Mapping[str, wire.ZenMLRecord]:

@@ -12,8 +12,7 @@ from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.errors import UserInputError
-from mlgraph.graph.ids import native_id
-from mlgraph.graph.zenml.types import ZenMLExecutionStatus, ZenMLService, ZenMLStepRun, load, loaders
+from mlgraph.graph.zenml.types import ZenMLExecutionStatus, ZenMLService, ZenMLStepRun, load, loaders, zenml_id
 
 
 @strawberry.enum(description="A service's administrative or operational state.")
@@ -83,7 +82,7 @@ def _references(body: dict[str, Any]) -> dict[str, Any]:
     for field, type_name in (("model_version", "ZenMLModelVersion"), ("pipeline_run", "ZenMLPipelineRun")):
         if field in body:
             value = body.pop(field)
-            body[f"{field}_id"] = native_id(value, type_name) if value is not None else None
+            body[f"{field}_id"] = zenml_id(value, type_name) if value is not None else None
     return body
 
 
@@ -98,7 +97,7 @@ class ZenMLMutation:
         }
         if not update:
             raise UserInputError("give at least one of status, endTime")
-        record = await loaders(info).client.update_step_run(native_id(id, "ZenMLStepRun"), update)
+        record = await loaders(info).client.update_step_run(zenml_id(id, "ZenMLStepRun"), update)
         return ZenMLStepRun(record=record)
 
     @strawberry.mutation(description="Register a service (ZenML POST /services).")
@@ -113,12 +112,12 @@ class ZenMLMutation:
         body = {key: _wire_value(value) for key, value in vars(input).items() if value is not strawberry.UNSET}
         if not body:
             raise UserInputError("give at least one field to change")
-        record = await loaders(info).client.update_service(native_id(id, "ZenMLService"), _references(body))
+        record = await loaders(info).client.update_service(zenml_id(id, "ZenMLService"), _references(body))
         return ZenMLService(record=record)
 
     @strawberry.mutation(description="Delete a service; returns it as it was.")
     async def delete_service(self, info: Info, id: strawberry.ID) -> ZenMLService:
-        service_id = native_id(id, "ZenMLService")
+        service_id = zenml_id(id, "ZenMLService")
         record = await load(info, wire.SERVICES, service_id, hydrated=True)
         await loaders(info).client.delete_service(service_id)
         return ZenMLService(record=record)

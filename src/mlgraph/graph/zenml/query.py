@@ -7,15 +7,12 @@ take a global id or the ZenML UUID.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
-from mlgraph.graph.errors import UserInputError
-from mlgraph.graph.ids import native_id
 from mlgraph.graph.zenml.types import (
     ZenMLExecutionStatus,
     ZenMLArtifact,
@@ -32,6 +29,7 @@ from mlgraph.graph.zenml.types import (
     ZenMLUser,
     load,
     page_of,
+    zenml_id,
 )
 
 
@@ -47,12 +45,7 @@ async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
     """One object by global id or UUID, hydrated: one object's metadata costs
     little and saves a second call for any field that needs it. Anything
     but a UUID never reaches ZenML, whose 422 would fail the whole batch."""
-    native = native_id(record_id, wrap.__name__)
-    try:
-        UUID(native)
-    except ValueError:
-        raise UserInputError(f"'{native[:80]}' is not a ZenML id") from None
-    return wrap(record=await load(info, wrap.resource, native, hydrated=True))
+    return wrap(record=await load(info, wrap.resource, zenml_id(record_id, wrap.__name__), hydrated=True))
 
 
 def getter(wrap: type[ZenMLNode]) -> Any:
@@ -67,7 +60,7 @@ def getter(wrap: type[ZenMLNode]) -> Any:
 
 
 def _id(value: strawberry.ID | None, type_name: str) -> str | None:
-    return native_id(value, type_name) if value is not None else None
+    return zenml_id(value, type_name) if value is not None else None
 
 
 @strawberry.type(description="ZenML's step runs, pipelines, artifacts, models and services.")

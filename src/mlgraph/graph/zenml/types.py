@@ -8,20 +8,22 @@ hydrated record (``metadata``) fetch it, batched, when a query selects them.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
-from mlgraph.backends.errors import NotFound
+from mlgraph.backends.errors import NotFound, Rejected
 from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
-from mlgraph.graph.ids import global_id
-from mlgraph.graph.plan import batch_resolver
+from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
     Artifact,
     ArtifactVersion,
@@ -39,6 +41,7 @@ from mlgraph.graph.interfaces import (
     Tag,
     User,
 )
+from mlgraph.graph.plan import batch_resolver
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 
 @strawberry.enum(description="ZenML's own step and run statuses.")
@@ -75,6 +78,21 @@ T = TypeVar("T", bound="ZenMLNode")
 
 def execution_status(native: str) -> ExecutionStatus:
     return STATUS_MAP.get(native.lower(), ExecutionStatus.UNKNOWN)
+
+
+def zenml_id(value: str, type_name: str) -> str:
+    """The ZenML UUID inside a global id of ``type_name``, or given bare.
+
+    Every id from a client is checked here before it reaches a URL or a
+    filter: ``../users/…`` must never become another endpoint, and a real
+    server's 422 for a malformed UUID would fail the whole batch it rides in.
+    """
+    native = native_id(value, type_name)
+    try:
+        UUID(native)
+    except ValueError:
+        raise UserInputError(f"'{native[:80]}' is not a ZenML id") from None
+    return native
 
 
 def loaders(info: Info) -> ZenMLLoaders:
@@ -177,11 +195,29 @@ async def page_of(
 ) -> Connection[Any] | None:
     """A connection over a ZenML list endpoint: one call whatever the window."""
     win = window(info, first, after)
+    client = loaders(info).client
+    items, total = await fetch_window(
+        win, lambda number, size: client.list(resource, page=number, size=size, sort_by=sort_by, filters=filters)
+    )
+    loaders(info).prime(resource, items)
+    return connection([wrap(record=item) for item in items], win, total)
+
+
+async def fetch_window(
+    win: Window, fetch: Callable[[int, int], Awaitable[wire.ZenMLPage[Any]]]
+) -> tuple[list[Any], int]:
+    """The window's records and the list's total, from the one page holding them.
+
+    ZenML refuses a page past the last one (400); a cursor there, say from a
+    list that shrank, gets an empty window, as Relay clients expect."""
     number, size, skip = win.page()
-    page = await loaders(info).client.list(resource, page=number, size=size, sort_by=sort_by, filters=filters)
-    items = page.items[skip : skip + win.limit]
-    loaders(info).prime(resource, page.items)
-    return connection([wrap(record=item) for item in items], win, page.total)
+    try:
+        page = await fetch(number, size)
+    except Rejected as exc:
+        if number == 1 or exc.status != 400:
+            raise
+        return [], (await fetch(1, 1)).total
+    return page.items[skip : skip + win.limit], page.total
 
 
 @strawberry.interface(description="Any ZenML object.")
@@ -523,11 +559,13 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Execution] | None:
         win = window(info, first, after)
-        number, size, skip = win.page()
-        page = await loaders(info).client.run_steps(self.record.id, page=number, size=size)
-        loaders(info).prime(wire.STEP_RUNS, page.items)
-        steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in page.items[skip : skip + win.limit]]
-        return connection(steps, win, page.total)
+        client = loaders(info).client
+        records, total = await fetch_window(
+            win, lambda number, size: client.run_steps(self.record.id, page=number, size=size)
+        )
+        loaders(info).prime(wire.STEP_RUNS, records)
+        steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in records]
+        return connection(steps, win, total)
 
     @strawberry.field(description="Every step of the run with the steps it waited for.")
     async def dag(self, info: Info) -> list[ExecutionDependency] | None:
