@@ -402,3 +402,26 @@ def test_a_cursor_past_the_end_gives_an_empty_page(gateway: Gateway) -> None:
     runs = answer.data["zenml"]["pipelineRuns"]
     assert runs == {"totalCount": total, "nodes": [], "pageInfo": {"hasNextPage": False}}
     assert answer.data["zenml"]["pipelineRun"]["steps"] == {"totalCount": steps, "nodes": []}
+
+
+@pytest.mark.parametrize("layout", ["seed", "current"])
+def test_embedded_copies_answer_like_listed_records(layout: str) -> None:
+    """Objects met inside other records (a run's pipeline, a step's outputs)
+    answer every field as the same objects listed directly."""
+    sandbox = build_sandbox(layout=layout)
+    dataset = sandbox.zenml
+    tagged = {version.id for version in dataset.artifact_versions if version.tag_ids}
+    users = {user.id: user.name for user in dataset.users}
+    for gateway in open_gateway(sandbox):
+        listed = gateway("{ zenml { pipelines { nodes { name latestRunStatus latestRun { name } user { name } tags { name } } } } }")
+        by_name = {p["name"]: p for p in listed.data["zenml"]["pipelines"]["nodes"]}
+        via_runs = gateway("{ zenml { pipelineRuns(first: 30) { nodes { pipeline { name latestRunStatus latestRun { name } user { name } tags { name } } } } } }")
+        assert via_runs.errors == []
+        for node in via_runs.data["zenml"]["pipelineRuns"]["nodes"]:
+            assert node["pipeline"] == by_name[node["pipeline"]["name"]]
+        assert all(p["user"]["name"] in users.values() for p in by_name.values())
+        outputs = gateway("{ zenml { stepRuns(first: 300) { nodes { outputs { nativeId tags { name } } } } } }")
+        assert outputs.errors == []
+        seen = {o["nativeId"]: bool(o["tags"]) for n in outputs.data["zenml"]["stepRuns"]["nodes"] for o in n["outputs"]}
+        assert {version for version, has_tags in seen.items() if has_tags} == tagged & set(seen)
+        assert outputs.calls <= 3  # the list, then one batch for the listed versions

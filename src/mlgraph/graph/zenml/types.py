@@ -116,48 +116,75 @@ async def related(info: Info, wrap: type[T], record_id: str | None, *, embedded:
     """A related object: the copy the record embeds if the backend sent one,
     else its loader's. A reference to an object that is gone resolves to null."""
     if embedded is not None:
-        return wrap(record=embedded)
+        return wrap(record=embedded, partial=True)
     if record_id is None:
         return None
     record = await loaders(info).by_id(wrap.resource).get(record_id)
     return wrap(record=record) if record is not None else None
 
 
-async def hydrated_many(info: Info, nodes: list[ZenMLNode]) -> list[Any]:
-    """The hydrated records of many objects of one type, thin ones fetched in
-    one batch; an object whose record is gone gets a NOT_FOUND error instead."""
+async def fetched_records(info: Info, nodes: list[ZenMLNode], *, hydrated: bool) -> list[Any]:
+    """Fuller records of many objects of one type, fetched in one batch:
+    hydrated ones, or the records a list call gives for objects known only
+    from a copy embedded in another record. An object whose record is gone
+    gets a NOT_FOUND error in its place."""
     resource = nodes[0].resource
-    loader = loaders(info).by_id(resource, hydrated=True)
-    await loader.get_many({node.record.id for node in nodes if not node.record.hydrated})
+    loader = loaders(info).by_id(resource, hydrated=hydrated)
+    await loader.get_many({node.record.id for node in nodes})
     records: list[Any] = []
     for node in nodes:
-        record = node.record if node.record.hydrated else loader.known.get(node.record.id)
+        record = loader.known.get(node.record.id)
         records.append(record or NotFound(wire.PLATFORM, f"zenml {resource.label} {node.record.id} not found", 404))
     return records
 
 
-def detail_field(attribute: str, returns: object, *, thin_first: bool = False, **options: Any) -> Any:
-    """A field kept in a record's metadata. Read from the record when it has
-    it, else from the hydrated copy: per object for the generic executor, one
-    fetch for every object of a query level for the level-by-level one.
-    ``thin_first``: thin records of some layouts carry it too."""
+def record_field(
+    attribute: str,
+    returns: object,
+    *,
+    needs: str = "hydrated",
+    thin_first: bool = False,
+    convert: Callable[[Any], Any] | None = None,
+    **options: Any,
+) -> Any:
+    """A field read from a fuller record than the one at hand, when needed.
 
-    def known(record: Any) -> bool:
-        return record.hydrated or (thin_first and getattr(record, attribute) is not None)
+    ``needs="hydrated"``: the field lives in ``metadata`` (``thin_first``: thin
+    records of some layouts carry it too). ``needs="listed"``: the field is
+    in every listed record, but not in copies embedded in other records
+    (ZenML 0.98 sends those without ``resources``). The generic executor
+    fetches per object, through the loaders; the level-by-level one fetches
+    once for every object of a query level.
+    """
+
+    def ready(node: ZenMLNode) -> bool:
+        record = node.record
+        if record.hydrated:
+            return True
+        if needs == "listed":
+            return not node.partial
+        return thin_first and getattr(record, attribute) is not None
+
+    def value(record: Any) -> Any:
+        raw = getattr(record, attribute)
+        return convert(raw) if convert is not None else raw
 
     async def many(sources: list[ZenMLNode], info: Info) -> list[Any]:
-        thin = [node for node in sources if not known(node.record)]
-        details = dict(zip((id(node) for node in thin), await hydrated_many(info, thin) if thin else []))
+        pending = [node for node in sources if not ready(node)]
+        fuller = await fetched_records(info, pending, hydrated=needs == "hydrated") if pending else []
+        by_node = dict(zip((id(node) for node in pending), fuller))
         values = []
         for node in sources:
-            record = details.get(id(node), node.record)
-            values.append(record if isinstance(record, Exception) else getattr(record, attribute))
+            record = by_node.get(id(node), node.record)
+            values.append(record if isinstance(record, Exception) else value(record))
         return values
 
     @batch_resolver(many)
     async def resolve(self: ZenMLNode, info: Info) -> Any:
-        record = self.record if known(self.record) else await self.hydrated(info)
-        return getattr(record, attribute)
+        (result,) = await many([self], info)
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     resolve.__annotations__ = {"info": Info, "return": returns}
     return strawberry.field(resolver=resolve, **options)
@@ -171,8 +198,14 @@ def user_field() -> Any:
         await loader.get_many({node.record.user_id for node in sources if node.record.user_id and not node.embedded_user()})
         users = []
         for node in sources:
-            record = node.embedded_user() or (loader.known.get(node.record.user_id) if node.record.user_id else None)
-            users.append(ZenMLUser(record=record) if record is not None else None)
+            embedded = node.embedded_user()
+            if embedded is not None:
+                users.append(ZenMLUser(record=embedded, partial=True))
+            elif node.record.user_id is None and node.partial:
+                users.append(await node._listed_owner(info))
+            else:
+                record = loader.known.get(node.record.user_id) if node.record.user_id else None
+                users.append(ZenMLUser(record=record) if record is not None else None)
         return users
 
     @batch_resolver(many)
@@ -226,6 +259,9 @@ class ZenMLNode(Node):
 
     resource: ClassVar[wire.ZenMLResource]
     record: strawberry.Private[Any]
+    #: Whether the record is a copy embedded in another record, which may
+    #: lack what a listed record carries (tags, latest versions, ids).
+    partial: strawberry.Private[bool] = False
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -243,6 +279,15 @@ class ZenMLNode(Node):
     def created_at(self) -> datetime | None:
         return self.record.created
 
+    async def complete(self, info: Info) -> Any:
+        """The record with at least what a list call gives."""
+        if self.record.hydrated or not self.partial:
+            return self.record
+        (record,) = await fetched_records(info, [self], hydrated=False)
+        if isinstance(record, Exception):
+            raise record
+        return record
+
     async def hydrated(self, info: Info) -> Any:
         """The record with its metadata: itself if hydrated, else one batched fetch."""
         if self.record.hydrated:
@@ -256,8 +301,15 @@ class ZenMLNode(Node):
         """The user, at once when the record embeds it, else an awaitable."""
         embedded = self.embedded_user()
         if embedded is not None:
-            return ZenMLUser(record=embedded)
+            return ZenMLUser(record=embedded, partial=True)
+        if self.record.user_id is None and self.partial:
+            return self._listed_owner(info)
         return related(info, ZenMLUser, self.record.user_id)
+
+    async def _listed_owner(self, info: Info) -> ZenMLUser | None:
+        record = await self.complete(info)
+        embedded = getattr(record, "user", None)
+        return await related(info, ZenMLUser, record.user_id, embedded=embedded)
 
 
 @strawberry.type
@@ -273,7 +325,7 @@ class ZenMLUser(ZenMLNode, User):
     def full_name(self) -> str | None:
         return self.record.full_name
 
-    email = detail_field("email", str | None)
+    email = record_field("email", str | None)
 
     @strawberry.field
     def is_service_account(self) -> bool | None:
@@ -301,7 +353,7 @@ class ZenMLProject(ZenMLNode, Project):
     def display_name(self) -> str | None:
         return self.record.display_name
 
-    description = detail_field("description", str | None)
+    description = record_field("description", str | None)
 
 
 @strawberry.type
@@ -326,8 +378,8 @@ class ZenMLTag(ZenMLNode, Tag):
         return self.record.tagged_count
 
 
-def tags_of(record: Any) -> list[ZenMLTag]:
-    return [ZenMLTag(record=tag) for tag in getattr(record, "tags", [])]
+def tag_list(tags: list[wire.ZenMLTag]) -> list[ZenMLTag]:
+    return [ZenMLTag(record=tag) for tag in tags]
 
 
 _MEMORY = re.compile(r"^\s*([\d.]+)\s*([KMGTP]?)(i?)B?\s*$", re.IGNORECASE)
@@ -405,36 +457,38 @@ class ZenMLStepRun(ZenMLNode, Execution):
     user = user_field()
 
     def _versions(
-        self, info: Info, mapping: dict[str, list[wire.ZenMLArtifactVersion]], *, written: bool
+        self, mapping: dict[str, list[wire.ZenMLArtifactVersion]], *, written: bool
     ) -> list[tuple[str, ZenMLArtifactVersion]]:
         """Named artifact versions of this step. What a step that really ran
         wrote, it produced; a cached step's outputs were produced by the
         original run, so only the record itself can say."""
         produced_by = self if written and self.record.status != "cached" else None
-        pairs = [(name, record) for name, versions in mapping.items() for record in versions]
-        loaders(info).prime(wire.ARTIFACT_VERSIONS, [record for _, record in pairs])
-        return [(name, ZenMLArtifactVersion(record=record, produced_by=produced_by)) for name, record in pairs]
+        return [
+            (name, ZenMLArtifactVersion(record=record, produced_by=produced_by, partial=True))
+            for name, versions in mapping.items()
+            for record in versions
+        ]
 
     @strawberry.field
-    def inputs(self, info: Info) -> list[ZenMLArtifactVersion]:
-        return [version for _, version in self._versions(info, self.record.inputs, written=False)]
+    def inputs(self) -> list[ZenMLArtifactVersion]:
+        return [version for _, version in self._versions(self.record.inputs, written=False)]
 
     @strawberry.field
-    def outputs(self, info: Info) -> list[ZenMLArtifactVersion]:
-        return [version for _, version in self._versions(info, self.record.outputs, written=True)]
+    def outputs(self) -> list[ZenMLArtifactVersion]:
+        return [version for _, version in self._versions(self.record.outputs, written=True)]
 
     @strawberry.field(description="Inputs with the names the step gave them.")
-    def named_inputs(self, info: Info) -> list[ZenMLStepArtifact]:
+    def named_inputs(self) -> list[ZenMLStepArtifact]:
         return [
             ZenMLStepArtifact(name=name, artifact_version=version)
-            for name, version in self._versions(info, self.record.inputs, written=False)
+            for name, version in self._versions(self.record.inputs, written=False)
         ]
 
     @strawberry.field(description="Outputs with the names the step gave them.")
-    def named_outputs(self, info: Info) -> list[ZenMLStepArtifact]:
+    def named_outputs(self) -> list[ZenMLStepArtifact]:
         return [
             ZenMLStepArtifact(name=name, artifact_version=version)
-            for name, version in self._versions(info, self.record.outputs, written=True)
+            for name, version in self._versions(self.record.outputs, written=True)
         ]
 
     @strawberry.field
@@ -462,21 +516,20 @@ class ZenMLStepRun(ZenMLNode, Execution):
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        return await related(
-            info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
-        )
+        record = await self.complete(info)
+        return await related(info, ZenMLModelVersion, record.model_version_id, embedded=record.model_version)
 
-    cache_key = detail_field("cache_key", str | None)
+    cache_key = record_field("cache_key", str | None)
 
-    code_hash = detail_field("code_hash", str | None)
+    code_hash = record_field("code_hash", str | None)
 
-    docstring = detail_field("docstring", str | None)
+    docstring = record_field("docstring", str | None)
 
-    source_code = detail_field("source_code", str | None)
+    source_code = record_field("source_code", str | None)
 
-    config = detail_field("config", JSON | None)
+    config = record_field("config", JSON | None)
 
-    run_metadata = detail_field("run_metadata", JSON | None)
+    run_metadata = record_field("run_metadata", JSON | None)
 
 
 @strawberry.type
@@ -490,18 +543,18 @@ class ZenMLPipeline(ZenMLNode):
 
     user = user_field()
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
-    @strawberry.field
-    def latest_run_status(self) -> ExecutionStatus | None:
-        status = self.record.latest_run_status
-        return execution_status(status) if status else None
+    latest_run_status = record_field(
+        "latest_run_status",
+        ExecutionStatus | None,
+        needs="listed",
+        convert=lambda status: execution_status(status) if status else None,
+    )
 
     @strawberry.field
     async def latest_run(self, info: Info) -> ZenMLPipelineRun | None:
-        return await related(info, ZenMLPipelineRun, self.record.latest_run_id)
+        return await related(info, ZenMLPipelineRun, (await self.complete(info)).latest_run_id)
 
     @strawberry.field(description="Runs of this pipeline, newest first.")
     async def runs(
@@ -533,14 +586,12 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
     def status_reason(self) -> str | None:
         return self.record.status_reason
 
-    started_at = detail_field("start_time", datetime | None, thin_first=True)
-    ended_at = detail_field("end_time", datetime | None, thin_first=True)
+    started_at = record_field("start_time", datetime | None, thin_first=True)
+    ended_at = record_field("end_time", datetime | None, thin_first=True)
 
     user = user_field()
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
     @strawberry.field
     async def pipeline(self, info: Info) -> ZenMLPipeline | None:
@@ -548,11 +599,10 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        return await related(
-            info, ZenMLModelVersion, self.record.model_version_id, embedded=self.record.model_version
-        )
+        record = await self.complete(info)
+        return await related(info, ZenMLModelVersion, record.model_version_id, embedded=record.model_version)
 
-    run_metadata = detail_field("run_metadata", JSON | None)
+    run_metadata = record_field("run_metadata", JSON | None)
 
     @strawberry.field(description="The run's step runs (ZenMLStepRun) in the order they were created.")
     async def steps(
@@ -591,13 +641,11 @@ class ZenMLArtifact(ZenMLNode, Artifact):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
     @strawberry.field
     async def latest_version(self, info: Info) -> ZenMLArtifactVersion | None:
-        return await related(info, ZenMLArtifactVersion, self.record.latest_version_id)
+        return await related(info, ZenMLArtifactVersion, (await self.complete(info)).latest_version_id)
 
     @strawberry.field(description="Versions of this artifact, newest first.")
     async def versions(
@@ -617,7 +665,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
 
     # Versions embedded in a thin step may not embed their artifact: then the
     # name comes from the hydrated versions, one batch per query level.
-    name = detail_field("artifact_name", str | None, thin_first=True, description="The artifact's name.")
+    name = record_field("artifact_name", str | None, thin_first=True, description="The artifact's name.")
 
     @strawberry.field
     def version(self) -> str | None:
@@ -647,13 +695,11 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
     def data_type(self) -> JSON | None:
         return self.record.data_type
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
     user = user_field()
 
-    run_metadata = detail_field("run_metadata", JSON | None)
+    run_metadata = record_field("run_metadata", JSON | None)
 
     @strawberry.field
     async def artifact(self, info: Info) -> ZenMLArtifact | None:
@@ -695,19 +741,17 @@ class ZenMLModel(ZenMLNode, Model):
     def name(self) -> str:
         return self.record.name or ""
 
-    description = detail_field("description", str | None)
+    description = record_field("description", str | None)
 
-    license = detail_field("license", str | None)
+    license = record_field("license", str | None)
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
     user = user_field()
 
     @strawberry.field
     async def latest_version(self, info: Info) -> ZenMLModelVersion | None:
-        return await related(info, ZenMLModelVersion, self.record.latest_version_id)
+        return await related(info, ZenMLModelVersion, (await self.complete(info)).latest_version_id)
 
     @strawberry.field(description="Versions of this model, newest first.")
     async def versions(
@@ -735,13 +779,11 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
     def stage(self) -> str | None:
         return self.record.stage
 
-    description = detail_field("description", str | None)
+    description = record_field("description", str | None)
 
-    run_metadata = detail_field("run_metadata", JSON | None)
+    run_metadata = record_field("run_metadata", JSON | None)
 
-    @strawberry.field
-    def tags(self) -> list[ZenMLTag]:
-        return tags_of(self.record)
+    tags = record_field("tags", list[ZenMLTag], needs="listed", convert=tag_list)
 
     user = user_field()
 
@@ -784,19 +826,19 @@ class ZenMLService(ZenMLNode, Service):
 
     user = user_field()
 
-    admin_state = detail_field("admin_state", str | None)
+    admin_state = record_field("admin_state", str | None)
 
-    service_source = detail_field("service_source", str | None)
+    service_source = record_field("service_source", str | None)
 
-    config = detail_field("config", JSON | None)
+    config = record_field("config", JSON | None)
 
-    status_document = detail_field("status", JSON | None, name="serviceStatus", description="The service's own status document.")
+    status_document = record_field("status", JSON | None, name="serviceStatus", description="The service's own status document.")
 
-    endpoint = detail_field("endpoint", JSON | None)
+    endpoint = record_field("endpoint", JSON | None)
 
-    prediction_url = detail_field("prediction_url", str | None)
+    prediction_url = record_field("prediction_url", str | None)
 
-    health_check_url = detail_field("health_check_url", str | None)
+    health_check_url = record_field("health_check_url", str | None)
 
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
