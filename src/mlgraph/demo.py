@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from mlgraph.app import create_app
 from mlgraph.sandbox.faults import Faults
@@ -28,7 +29,7 @@ class Sandbox:
 
     app: FastAPI
     zenml: ZenMLDataset
-    zenml_emulator: object
+    zenml_emulator: Starlette
     faults: Faults
 
 
