@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from mlgraph.demo import build_sandbox
 from mlgraph.graphiql import ASSET_FILES
 from mlgraph.settings import Settings
+from mlgraph.sandbox.faults import Faults
 from tests.conftest import Gateway
 
 QUERY = "{ zenml { users(first: 3) { totalCount nodes { name } } } }"
@@ -132,3 +133,12 @@ def test_too_deep_documents_are_refused_before_any_call(gateway: Gateway) -> Non
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
     assert len(gateway.sandbox.zenml_emulator.state.calls) == before
+
+
+def test_readyz_reports_each_platform(gateway: Gateway, faults: Faults) -> None:
+    assert gateway.client.get("/readyz").json() == {"status": "ready", "platforms": {"zenml": "ok"}}
+    faults.set("/api/v1/info", status=503)
+    down = gateway.client.get("/readyz")
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "platforms": {"zenml": "BACKEND_UNAVAILABLE"}}
+    assert "sandbox" not in down.text

@@ -11,14 +11,17 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from mlgraph import __version__
 from mlgraph.backends.connections import Connections
+from mlgraph.backends.errors import BackendError
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.zenml import ZenMLClient
 from mlgraph.graph.context import GraphContext
+from mlgraph.graph.errors import BACKEND_CODES
 from mlgraph.graph.schema import schema
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
@@ -86,7 +89,22 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is up; it says nothing of the backends."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Whether every configured platform answers: 503 names the ones that do not."""
+        platforms: dict[str, str] = {}
+        if connections.zenml is not None:
+            try:
+                await ZenMLClient(connections.zenml, Ledger()).ping()
+                platforms["zenml"] = "ok"
+            except BackendError as exc:
+                platforms["zenml"] = BACKEND_CODES.get(type(exc), "BACKEND_UNAVAILABLE")
+        ready = all(state == "ok" for state in platforms.values())
+        body = {"status": "ready" if ready else "unavailable", "platforms": platforms}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app
 

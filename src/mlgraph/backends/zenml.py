@@ -584,6 +584,10 @@ class ZenMLClient(BackendClient):
         response = await self.fetch("PUT", f"services/{service_id}", json_body=update)
         return self._parse(ZenMLService, response)
 
+    async def ping(self) -> None:
+        """Whether the server answers (``/info`` needs no token); raises if not."""
+        await self.fetch("GET", "info", authenticate=False)
+
     async def delete_service(self, service_id: str) -> None:
         """Seed 003 answers "No content": the body, if any, is not read."""
         await self.fetch("DELETE", f"services/{service_id}")
