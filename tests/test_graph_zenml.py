@@ -425,3 +425,12 @@ def test_embedded_copies_answer_like_listed_records(layout: str) -> None:
         seen = {o["nativeId"]: bool(o["tags"]) for n in outputs.data["zenml"]["stepRuns"]["nodes"] for o in n["outputs"]}
         assert {version for version, has_tags in seen.items() if has_tags} == tagged & set(seen)
         assert outputs.calls <= 3  # the list, then one batch for the listed versions
+
+
+def test_owners_of_embedded_copies_cost_one_batch() -> None:
+    sandbox = build_sandbox(layout="seed")  # nested pipelines carry no user of their own there
+    for gateway in open_gateway(sandbox):
+        answer = gateway("{ zenml { pipelineRuns(first: 30) { nodes { pipeline { user { name } } } } } }")
+        assert answer.errors == []
+        assert all(node["pipeline"]["user"]["name"] for node in answer.data["zenml"]["pipelineRuns"]["nodes"])
+        assert answer.calls <= 3  # the runs, their pipelines' listed records, the users

@@ -194,18 +194,25 @@ def user_field() -> Any:
     """``user``: the user a record embeds, else its loader's, batched per level."""
 
     async def many(sources: list[ZenMLNode], info: Info) -> list[Any]:
+        # Copies embedded in other records may name no user: their listed
+        # records do, fetched in one batch, then the users in another.
+        pending = [node for node in sources if node.partial and node.embedded_user() is None and node.record.user_id is None]
+        listed = dict(zip((id(node) for node in pending), await fetched_records(info, pending, hydrated=False) if pending else []))
+        records = [listed.get(id(node), node.record) for node in sources]
         loader = loaders(info).by_id(wire.USERS)
-        await loader.get_many({node.record.user_id for node in sources if node.record.user_id and not node.embedded_user()})
-        users = []
-        for node in sources:
-            embedded = node.embedded_user()
-            if embedded is not None:
+        await loader.get_many(
+            {r.user_id for r in records if not isinstance(r, Exception) and r.user_id and getattr(r, "user", None) is None}
+        )
+        users: list[Any] = []
+        for record in records:
+            embedded = None if isinstance(record, Exception) else getattr(record, "user", None)
+            if isinstance(record, Exception):
+                users.append(record)
+            elif embedded is not None:
                 users.append(ZenMLUser(record=embedded, partial=True))
-            elif node.record.user_id is None and node.partial:
-                users.append(await node._listed_owner(info))
             else:
-                record = loader.known.get(node.record.user_id) if node.record.user_id else None
-                users.append(ZenMLUser(record=record) if record is not None else None)
+                user = loader.known.get(record.user_id) if record.user_id else None
+                users.append(ZenMLUser(record=user) if user is not None else None)
         return users
 
     @batch_resolver(many)
