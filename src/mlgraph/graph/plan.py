@@ -512,11 +512,8 @@ class Execution:
 
     def _start_batch(self, plan: FieldPlan, works: list[Work]) -> Any:
         """Call a field's many-objects resolver once for every object of the level."""
-        kwargs = self.arguments.get(plan.argument_key)
-        if kwargs is None:
-            kwargs = self._arguments(plan)
         try:
-            value = plan.batch([work.value for work in works], **kwargs)
+            value = plan.batch([work.value for work in works], **self._arguments(plan))
         except Exception as exc:
             return _Failed(exc)
         return _Run(value) if type(value) is CoroutineType else value
@@ -535,7 +532,11 @@ class Execution:
                 pending.append((work, plan, item))
 
     def _arguments(self, plan: FieldPlan) -> dict[str, Any]:
-        """The resolver's keyword arguments, converted once per field per request."""
+        """The resolver's keyword arguments, converted once per field per request
+        (``_resolve`` looks in the cache itself first: it is the hot path)."""
+        cached = self.arguments.get(plan.argument_key)
+        if cached is not None:
+            return cached
         kwargs: dict[str, Any] = {}
         if plan.strawberry.arguments:
             raw = get_argument_values(plan.definition, plan.nodes[0], self.variables)

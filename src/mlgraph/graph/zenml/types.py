@@ -196,28 +196,33 @@ def user_field() -> Any:
     async def many(sources: list[ZenMLNode], info: Info) -> list[Any]:
         # Copies embedded in other records may name no user: their listed
         # records do, fetched in one batch, then the users in another.
-        pending = [node for node in sources if node.partial and node.embedded_user() is None and node.record.user_id is None]
+        def embedded(record: Any) -> Any:
+            return getattr(record, "user", None)
+
+        pending = [node for node in sources if node.partial and embedded(node.record) is None and node.record.user_id is None]
         listed = dict(zip((id(node) for node in pending), await fetched_records(info, pending, hydrated=False) if pending else []))
         records = [listed.get(id(node), node.record) for node in sources]
         loader = loaders(info).by_id(wire.USERS)
         await loader.get_many(
-            {r.user_id for r in records if not isinstance(r, Exception) and r.user_id and getattr(r, "user", None) is None}
+            {r.user_id for r in records if not isinstance(r, Exception) and r.user_id and embedded(r) is None}
         )
         users: list[Any] = []
         for record in records:
-            embedded = None if isinstance(record, Exception) else getattr(record, "user", None)
             if isinstance(record, Exception):
                 users.append(record)
-            elif embedded is not None:
-                users.append(ZenMLUser(record=embedded, partial=True))
+            elif embedded(record) is not None:
+                users.append(ZenMLUser(record=embedded(record), partial=True))
             else:
                 user = loader.known.get(record.user_id) if record.user_id else None
                 users.append(ZenMLUser(record=user) if user is not None else None)
         return users
 
     @batch_resolver(many)
-    def resolve(self: ZenMLNode, info: Info) -> Any:
-        return self.owner(info)
+    async def resolve(self: ZenMLNode, info: Info) -> Any:
+        (user,) = await many([self], info)
+        if isinstance(user, Exception):
+            raise user
+        return user
 
     resolve.__annotations__ = {"info": Info, "return": ZenMLUser | None}
     return strawberry.field(resolver=resolve)
@@ -294,33 +299,13 @@ class ZenMLNode(Node):
         """The record with at least what a list call gives."""
         if self.record.hydrated or not self.partial:
             return self.record
-        (record,) = await fetched_records(info, [self], hydrated=False)
-        if isinstance(record, Exception):
-            raise record
-        return record
+        return await load(info, self.resource, self.record.id)
 
     async def hydrated(self, info: Info) -> Any:
         """The record with its metadata: itself if hydrated, else one batched fetch."""
         if self.record.hydrated:
             return self.record
         return await load(info, self.resource, self.record.id, hydrated=True)
-
-    def embedded_user(self) -> wire.ZenMLUser | None:
-        return getattr(self.record, "user", None)
-
-    def owner(self, info: Info) -> Any:
-        """The user, at once when the record embeds it, else an awaitable."""
-        embedded = self.embedded_user()
-        if embedded is not None:
-            return ZenMLUser(record=embedded, partial=True)
-        if self.record.user_id is None and self.partial:
-            return self._listed_owner(info)
-        return related(info, ZenMLUser, self.record.user_id)
-
-    async def _listed_owner(self, info: Info) -> ZenMLUser | None:
-        record = await self.complete(info)
-        embedded = getattr(record, "user", None)
-        return await related(info, ZenMLUser, record.user_id, embedded=embedded)
 
 
 @strawberry.type
