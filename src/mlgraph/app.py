@@ -6,6 +6,7 @@ build the same app the server runs, only with other settings or transports.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -19,10 +20,12 @@ from mlgraph import __version__
 from mlgraph.backends.connections import Connections
 from mlgraph.backends.errors import BackendError
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.domino import DominoClient
 from mlgraph.backends.zenml import ZenMLClient
 from mlgraph.graph.context import GraphContext
 from mlgraph.graph.errors import BACKEND_CODES
 from mlgraph.graph.schema import schema
+from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from mlgraph.http import graphql_endpoint
@@ -69,8 +72,9 @@ def create_app(
     def context(request: Request) -> GraphContext:
         ledger = Ledger()
         zenml = ZenMLLoaders(ZenMLClient(connections.zenml, ledger)) if connections.zenml else None
+        domino = DominoLoaders(DominoClient(connections.domino, ledger)) if connections.domino else None
         debug = settings.debug_header and request.headers.get("x-mlgraph-debug") == "1"
-        return GraphContext(settings, ledger, zenml, debug=debug)
+        return GraphContext(settings, ledger, zenml, domino, debug=debug)
 
     def graphiql() -> str:
         return graphiql_page(GRAPHQL_PATH, ASSETS_PATH, EXAMPLE_QUERY)
@@ -95,13 +99,21 @@ def create_app(
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         """Whether every configured platform answers: 503 names the ones that do not."""
-        platforms: dict[str, str] = {}
+        clients: dict[str, ZenMLClient | DominoClient] = {}
         if connections.zenml is not None:
+            clients["zenml"] = ZenMLClient(connections.zenml, Ledger())
+        if connections.domino is not None:
+            clients["domino"] = DominoClient(connections.domino, Ledger())
+
+        async def state(client: ZenMLClient | DominoClient) -> str:
             try:
-                await ZenMLClient(connections.zenml, Ledger()).ping()
-                platforms["zenml"] = "ok"
+                await client.ping()
             except BackendError as exc:
-                platforms["zenml"] = BACKEND_CODES.get(type(exc), "BACKEND_UNAVAILABLE")
+                return BACKEND_CODES.get(type(exc), "BACKEND_UNAVAILABLE")
+            return "ok"
+
+        states = await asyncio.gather(*(state(client) for client in clients.values()))
+        platforms = dict(zip(clients, states))
         ready = all(state == "ok" for state in platforms.values())
         body = {"status": "ready" if ready else "unavailable", "platforms": platforms}
         return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,7 +1,7 @@
 """Gateway settings: environment variables over an optional TOML file.
 
 Variables are prefixed ``MLGRAPH_`` and nest with ``__``
-(``MLGRAPH_ZENML__URL``, ``MLGRAPH_ZENML__API_KEY``). The TOML file, given by
+(``MLGRAPH_ZENML__URL``, ``MLGRAPH_DOMINO__API_KEY``). The TOML file, given by
 ``--config`` or ``MLGRAPH_CONFIG``, uses the same names in tables
 (``[zenml] url = "…"``). A platform without a ``url`` is not configured.
 """
@@ -35,12 +35,21 @@ class ZenMLSettings(BackendSettings):
     project: str = Field("default", description="Project name or id that new services go to.")
 
 
+class DominoSettings(BackendSettings):
+    api_key: SecretStr | None = Field(None, description="Sent as X-Domino-Api-Key.")
+    token: SecretStr | None = Field(None, description="A bearer token, used when no API key is set.")
+    max_concurrency: int = Field(
+        8, ge=1, le=256, description="Single gets in flight at once per request (Domino has no many-ids call)."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLGRAPH_", env_nested_delimiter="__", extra="ignore")
 
     host: str = "127.0.0.1"
     port: int = 8000
     zenml: ZenMLSettings | None = None
+    domino: DominoSettings | None = None
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call /graphql."
     )

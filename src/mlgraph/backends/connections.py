@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from mlgraph.backends.domino import DominoConnection
 from mlgraph.backends.zenml import ZenMLConnection
 from mlgraph.settings import Settings
 
@@ -14,6 +15,7 @@ from mlgraph.settings import Settings
 @dataclass
 class Connections:
     zenml: ZenMLConnection | None = None
+    domino: DominoConnection | None = None
 
     @classmethod
     def from_settings(
@@ -36,8 +38,20 @@ class Connections:
                 project=cfg.project,
                 transport=transports.get("zenml"),
             )
-        return cls(zenml=zenml)
+        domino = None
+        if settings.domino is not None:
+            dcfg = settings.domino
+            domino = DominoConnection(
+                dcfg.url,
+                timeout=dcfg.timeout,
+                api_key=dcfg.api_key.get_secret_value() if dcfg.api_key else None,
+                token=dcfg.token.get_secret_value() if dcfg.token else None,
+                max_concurrency=dcfg.max_concurrency,
+                transport=transports.get("domino"),
+            )
+        return cls(zenml=zenml, domino=domino)
 
     async def aclose(self) -> None:
-        if self.zenml is not None:
-            await self.zenml.aclose()
+        for connection in (self.zenml, self.domino):
+            if connection is not None:
+                await connection.aclose()

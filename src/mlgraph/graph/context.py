@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from mlgraph.backends.ledger import Ledger
+from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.errors import NotConfigured
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.settings import Settings
@@ -12,18 +13,31 @@ from mlgraph.settings import Settings
 
 class GraphContext:
     def __init__(
-        self, settings: Settings, ledger: Ledger, zenml: ZenMLLoaders | None, *, debug: bool = False
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        zenml: ZenMLLoaders | None,
+        domino: DominoLoaders | None = None,
+        *,
+        debug: bool = False,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.debug = debug
         self._zenml = zenml
+        self._domino = domino
 
     @property
     def zenml(self) -> ZenMLLoaders:
         if self._zenml is None:
             raise NotConfigured("ZenML is not configured on this gateway", platform="zenml")
         return self._zenml
+
+    @property
+    def domino(self) -> DominoLoaders:
+        if self._domino is None:
+            raise NotConfigured("Domino Data Lab is not configured on this gateway", platform="domino")
+        return self._domino
 
 
 def context_of(info: Info) -> GraphContext:

@@ -19,6 +19,7 @@ from mlgraph.graph.connection import Connection
 @strawberry.enum(description="The platforms the gateway speaks to.")
 class Platform(Enum):
     ZENML = "zenml"
+    DOMINO = "domino"
 
 
 @strawberry.enum(description="A run's or execution's state, the same across platforms; `nativeStatus` keeps the platform's own word.")
@@ -68,7 +69,7 @@ class Tag(Node):
     name: str
 
 
-@strawberry.interface(description="A unit of work that ran: a ZenML step run.")
+@strawberry.interface(description="A unit of work that ran: a ZenML step run, a Domino job.")
 class Execution(Node):
     platform: Platform
     name: str
@@ -107,7 +108,9 @@ class PipelineRun(Node):
         raise NotImplementedError  # every implementing type resolves this
 
 
-@strawberry.interface(description="An artifact a run read or wrote: a ZenML artifact version.")
+@strawberry.interface(
+    description="An artifact a run read or wrote: a ZenML artifact version, a Domino dataset snapshot."
+)
 class ArtifactVersion(Node):
     platform: Platform
     name: str | None
@@ -119,6 +122,14 @@ class ArtifactVersion(Node):
     consumers: list[Execution] | None = strawberry.field(
         description="Executions of its producing run that read it."
     )
+
+
+@strawberry.interface(description="A named, versioned collection of data: a Domino dataset.")
+class Dataset(Node):
+    platform: Platform
+    name: str
+    description: str | None
+    created_at: datetime | None
 
 
 @strawberry.interface

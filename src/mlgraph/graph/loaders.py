@@ -24,20 +24,25 @@ R = TypeVar("R", bound=HasId)
 class RecordLoader(DataLoader, Generic[R]):
     """Loads records by id with a many-ids fetch; unknown ids load as ``None``.
 
+    The fetch may also answer more records than asked for (a backend's whole
+    list): they are all kept, so later look-ups of them cost nothing.
+
     Records already known (fetched or primed) are kept in a plain dict and
     returned by ``get`` without a future or a suspension: a list of a
     thousand steps then costs a thousand dict look-ups, not a thousand awaits.
     """
 
-    def __init__(self, fetch_many: Callable[[list[str]], Awaitable[Mapping[str, R]]]) -> None:
+    def __init__(self, fetch_many: Callable[[list[str]], Awaitable[Mapping[str, R | Exception]]]) -> None:
         super().__init__()
         self._fetch_many = fetch_many
         self.known: dict[str, R] = {}
 
-    async def batch_load_fn(self, keys: list[str]) -> list[R | None]:
+    async def batch_load_fn(self, keys: list[str]) -> list[R | Exception | None]:
+        """An exception in place of a record fails that key's load alone."""
         found = await self._fetch_many(list(keys))
         for record in found.values():
-            self.known.setdefault(record.id, record)
+            if not isinstance(record, Exception):
+                self.known.setdefault(record.id, record)
         return [found.get(key) for key in keys]
 
     async def get(self, key: str) -> R | None:

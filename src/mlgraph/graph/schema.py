@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
@@ -17,17 +17,23 @@ from mlgraph.graph.errors import ErrorCodes, UserInputError, coded
 from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
 from mlgraph.graph.plan import PlanCache, UnsupportedDocument
+from mlgraph.graph.domino.mutations import DominoMutation
+from mlgraph.graph.domino.query import NODE_GETTERS as DOMINO_NODE_GETTERS
+from mlgraph.graph.domino.query import DominoQuery
 from mlgraph.graph.zenml.mutations import ZenMLMutation
-from mlgraph.graph.zenml.query import ZenMLQuery, get
-from mlgraph.graph.zenml.types import NODE_TYPES
+from mlgraph.graph.zenml.query import NODE_GETTERS as ZENML_NODE_GETTERS
+from mlgraph.graph.zenml.query import ZenMLQuery
+
+#: Every type a global id can name, and how to fetch one.
+NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[Node]]] = {**ZENML_NODE_GETTERS, **DOMINO_NODE_GETTERS}
 
 
 async def resolve_node(info: Info, id: str) -> Node:
     decoded = GlobalId.decode(id)
-    wrap = NODE_TYPES.get(decoded.type_name)
-    if wrap is None:
+    fetch = NODE_GETTERS.get(decoded.type_name)
+    if fetch is None:
         raise UserInputError(f"'{id[:80]}' is not an mlgraph id")
-    return await get(info, wrap, decoded.native_id)
+    return await fetch(info, decoded.native_id)
 
 
 @strawberry.type
@@ -49,8 +55,13 @@ class Query:
         context_of(info).zenml  # raises PLATFORM_NOT_CONFIGURED when absent
         return ZenMLQuery()
 
+    @strawberry.field(description="Domino Data Lab: jobs, hardware tiers, datasets, registered models, projects, users.")
+    def domino(self, info: Info) -> DominoQuery | None:
+        context_of(info).domino  # raises PLATFORM_NOT_CONFIGURED when absent
+        return DominoQuery()
 
-Mutation = merge_types("Mutation", (ZenMLMutation,))
+
+Mutation = merge_types("Mutation", (ZenMLMutation, DominoMutation))
 
 
 def debug_extensions(context: Any) -> dict[str, Any]:

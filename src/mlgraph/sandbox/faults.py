@@ -9,9 +9,11 @@ one test can break a route, query, and heal it again.
 Routes are path prefixes matched at segment boundaries (`/api/v1/runs` covers
 `/api/v1/runs/abc/steps`, not `/api/v1/runsx`); the longest matching prefix
 wins. A route's latency adds to the default latency. A route with a status
-answers that status with `{"detail": ["ServiceUnavailable", "injected fault"]}`;
-a garbage route answers 200 (or its status) with a body that is not JSON,
-declared as JSON so a client has to fail on parsing, not on the header.
+answers that status with the fault body given to `wrap` (by default ZenML's
+`{"detail": ["ServiceUnavailable", "injected fault"]}`; a callable body is
+called once per fault, so each can carry its own request id); a garbage route
+answers 200 (or its status) with a body that is not JSON, declared as JSON so
+a client has to fail on parsing, not on the header.
 
 Every request passing through is recorded in `Faults.log`, so tests assert the
 injected latency from the log instead of measuring wall-clock time.
@@ -22,11 +24,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 FAULT_BODY = b'{"detail":["ServiceUnavailable","injected fault"]}'
 GARBAGE_BODY = b"<html>oops</html>"
+
+FaultBody: TypeAlias = bytes | Callable[[], bytes]
+"""What a faulted route answers: fixed bytes, or a function making them per fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +97,9 @@ class Faults:
                 best = prefix
         return None if best is None else self._routes[best]
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
-        """An ASGI app applying these faults in front of `app`."""
-        return FaultLayer(app, self)
+    def wrap(self, app: ASGIApp, body: FaultBody = FAULT_BODY) -> ASGIApp:
+        """An ASGI app applying these faults in front of `app`, faults answering `body`."""
+        return FaultLayer(app, self, body)
 
     async def delay(self, seconds: float) -> None:
         """Wait `seconds` with the configured sleep function."""
@@ -103,9 +109,10 @@ class Faults:
 class FaultLayer:
     """ASGI middleware: delays, then either short-circuits or calls the app."""
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(self, app: ASGIApp, faults: Faults, body: FaultBody = FAULT_BODY) -> None:
         self.app = app
         self.faults = faults
+        self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,7 +129,10 @@ class FaultLayer:
         if fault.status is None and not fault.garbage:
             await self.app(scope, receive, send)
             return
-        body = GARBAGE_BODY if fault.garbage else FAULT_BODY
+        if fault.garbage:
+            body = GARBAGE_BODY
+        else:
+            body = self.body if isinstance(self.body, bytes) else self.body()
         await send(
             {
                 "type": "http.response.start",

@@ -60,6 +60,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlgraph.sandbox.faults import Faults
+from mlgraph.sandbox.middleware import CallLog as _CallLog
 from mlgraph.sandbox.zenml_data import (
     ARTIFACT_KINDS,
     Artifact,
@@ -187,20 +188,6 @@ async def _http_error_response(request: Request, exc: Exception) -> Response:
 
 
 # ---------------------------------------------------------------- middleware
-
-
-class _CallLog:
-    """Records every HTTP request, outermost, so faulted ones count too."""
-
-    def __init__(self, app: ASGIApp, calls: list[tuple[str, str]]) -> None:
-        self.app = app
-        self.calls = calls
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            query = scope.get("query_string", b"").decode("latin-1")
-            self.calls.append((scope["method"], scope["path"] + (f"?{query}" if query else "")))
-        await self.app(scope, receive, send)
 
 
 class _BearerAuth:

@@ -6,6 +6,7 @@ take a global id or the ZenML UUID.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
@@ -14,6 +15,7 @@ from strawberry.types import Info
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
 from mlgraph.graph.zenml.types import (
+    NODE_TYPES,
     ZenMLExecutionStatus,
     ZenMLArtifact,
     ZenMLArtifactVersion,
@@ -176,3 +178,8 @@ class ZenMLQuery:
         return await page_of(info, wire.SERVICES, ZenMLService, first, after, filters=_filters(name=name))
 
     service = getter(ZenMLService)
+
+
+NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[ZenMLNode]]] = {
+    name: (lambda wrap: lambda info, native: get(info, wrap, native))(wrap) for name, wrap in NODE_TYPES.items()
+}

@@ -1,0 +1,1 @@
+"""Domino Data Lab in the graph."""

@@ -1,0 +1,80 @@
+"""The per-request Domino loaders.
+
+Domino has no call that fetches several ids, so a batch is its single gets,
+made concurrently under the client's bound; the loader's cache makes each id
+one call per request however many objects refer to it. Two kinds of object
+are cheaper to list whole: users (there is no get by id at all) and
+hardware tiers (a handful per installation). For those the first look-up of
+a request lists them all, once, and every later look-up is a dict read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from mlgraph.backends import domino as wire
+from mlgraph.backends.domino import DominoClient
+from mlgraph.graph.loaders import RecordLoader
+
+
+class DominoLoaders:
+    def __init__(self, client: DominoClient) -> None:
+        self.client = client
+        self.jobs = RecordLoader(self._each(client.job))
+        self.projects = RecordLoader(self._each(client.project))
+        self.datasets = RecordLoader(self._each(client.dataset))
+        self.snapshots = RecordLoader(self._each(client.snapshot))
+        self.environments = RecordLoader(self._each(client.environment))
+        self.registered_models = RecordLoader(self._each(client.registered_model))
+        self.model_versions = RecordLoader(self._each(self._model_version))
+        self.users = RecordLoader(self._all_users)
+        self.hardware_tiers = RecordLoader(self._tiers)
+        self._user_list: asyncio.Future[list[wire.DominoUser]] | None = None
+        self._tier_list: asyncio.Future[list[wire.DominoHardwareTier]] | None = None
+
+    def _each(self, fetch_one: Callable[[str], Awaitable[Any]]) -> Callable[[list[str]], Awaitable[Mapping[str, Any]]]:
+        async def fetch(ids: list[str]) -> Mapping[str, Any]:
+            return await self.client.get_many(fetch_one, ids)
+
+        return fetch
+
+    async def _model_version(self, key: str) -> wire.DominoModelVersion:
+        name, _, number = key.rpartition("/")
+        return await self.client.model_version(name, int(number))
+
+    async def user_list(self) -> list[wire.DominoUser]:
+        """Every visible user, listed once per request."""
+        if self._user_list is None:
+            self._user_list = asyncio.ensure_future(self.client.all_users())
+        return await self._user_list
+
+    async def tier_list(self) -> list[wire.DominoHardwareTier]:
+        """Every hardware tier, archived ones included, listed once per request."""
+        if self._tier_list is None:
+            self._tier_list = asyncio.ensure_future(self.client.all_hardware_tiers())
+        return await self._tier_list
+
+    async def _all_users(self, ids: list[str]) -> Mapping[str, Any]:
+        return {user.id: user for user in await self.user_list()}
+
+    async def _tiers(self, ids: list[str]) -> Mapping[str, Any]:
+        """The listed tiers; one the list does not hold is asked for by id."""
+        found: dict[str, Any] = {tier.id: tier for tier in await self.tier_list()}
+        missing = [tier_id for tier_id in ids if tier_id not in found]
+        if missing:
+            found.update(await self.client.get_many(self.client.hardware_tier, missing))
+        return found
+
+    async def user_by_name(self, user_name: str) -> wire.DominoUser | None:
+        """Records such as registered models name their owner by user name only."""
+        folded = user_name.casefold()
+        for user in await self.user_list():
+            if (user.user_name or "").casefold() == folded:
+                return user
+        return None
+
+    def prime_jobs(self, jobs: Sequence[wire.DominoJob]) -> None:
+        """Only detailed records go in: a listed one lacks tags and goals."""
+        self.jobs.prime_many(job for job in jobs if job.detailed)
