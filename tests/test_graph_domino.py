@@ -590,3 +590,23 @@ def test_nested_pagination_metadata_gives_the_same_totals() -> None:
         answer = gateway(CANONICAL, {"project": project_id, "first": 2})
         assert answer.errors == []
         assert answer.data["domino"]["jobs"]["totalCount"] == len(jobs_of(data, project_id))
+
+
+def test_related_projects_cost_one_get_per_distinct_project(gateway: Gateway) -> None:
+    data = gateway.sandbox.domino
+    answer = gateway("{ domino { datasets(first: 100) { nodes { nativeId project { nativeId name } } } } }")
+    nodes = answer.data["domino"]["datasets"]["nodes"]
+    readable = [d for d in data.datasets if data.can_read_dataset(d)]
+    assert [n["nativeId"] for n in nodes] == [d.id for d in readable]
+    distinct = {d.project_id for d in readable}
+    assert len(distinct) < len(readable)
+    gets = [path for path in domino_calls(answer) if path.startswith("/api/projects/v1/projects/")]
+    assert sorted(gets) == sorted(f"/api/projects/v1/projects/{p}" for p in distinct)
+    for node, dataset in zip(nodes, readable):
+        if data.can_access(dataset.project_id):
+            assert node["project"]["nativeId"] == dataset.project_id
+        else:
+            # Shared with the gateway's user from a project it may not open.
+            assert node["project"] is None
+    assert set(answer.codes()) <= {"FORBIDDEN"}
+    assert answer.codes().count("FORBIDDEN") == sum(1 for d in readable if not data.can_access(d.project_id))
