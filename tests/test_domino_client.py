@@ -246,3 +246,38 @@ def test_memory_units_convert_to_gib() -> None:
     assert tier.resources is not None and tier.resources.memory is not None
     assert tier.resources.memory.gib == 4.0
     assert wire.DominoInformation(value=2, units="GB").gib == pytest.approx(1.863, abs=1e-3)
+
+
+def test_explicit_nulls_read_as_absent_fields() -> None:
+    body = {
+        "jobs": [{"id": "a", "status": {"executionStatus": None}, "stageTimes": None, "datasetMounts": None, "title": None}],
+        "metadata": {"notices": None, "totalCount": None, "pagination": None},
+    }
+    client, _ = client_for(answer(body))
+    job = run(client.jobs("p1")).items[0]
+    assert job.status.execution_status == "Unknown"
+    assert job.dataset_mounts == [] and job.stage_times.start_time is None
+    tier = wire.DominoHardwareTier.model_validate({"id": "t", "flags": None, "tags": None})
+    assert tier.flags.is_visible and tier.tags == []
+
+
+def test_listing_whole_without_a_total_stops_at_a_short_page() -> None:
+    users = [{"id": f"u{i}", "userName": f"user{i}"} for i in range(1500)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset, limit = int(request.url.params["offset"]), int(request.url.params["limit"])
+        return httpx.Response(200, json={"users": users[offset : offset + limit], "metadata": {}})
+
+    client, ledger = client_for(handler)
+    assert len(run(client.all_users())) == 1500
+    assert len(ledger.calls) == 2
+
+
+def test_a_bogus_total_cannot_start_a_flood() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        return httpx.Response(200, json={"users": [{"id": f"u{offset}"}], "metadata": {"totalCount": 10**9}})
+
+    client, ledger = client_for(handler, max_concurrency=4)
+    assert len(run(client.all_users())) == wire.MAX_LIST_PAGES
+    assert len(ledger.calls) == wire.MAX_LIST_PAGES

@@ -610,3 +610,55 @@ def test_related_projects_cost_one_get_per_distinct_project(gateway: Gateway) ->
             assert node["project"] is None
     assert set(answer.codes()) <= {"FORBIDDEN"}
     assert answer.codes().count("FORBIDDEN") == sum(1 for d in readable if not data.can_access(d.project_id))
+
+
+def test_adversarial_arguments_are_refused_before_any_call(gateway: Gateway) -> None:
+    data = gateway.sandbox.domino
+    project_id = busiest_project(data)
+    forged = "b2Zmc2V0OjEwMDAwMDAwMDAwMDAwMDAwMDAwMA"  # "offset:100000000000000000000"
+    cases = [
+        ("""{ domino { registeredModel(name: ".") { name } } }""", {}),
+        ("""{ domino { registeredModel(name: "..") { name } } }""", {}),
+        ("""{ domino { modelVersion(model: "..", version: 1) { name } } }""", {}),
+        ("""query($p: ID!, $a: String) { domino { jobs(project: $p, first: 2, after: $a) { totalCount } } }""", {"p": project_id, "a": forged}),
+        ("""query($p: ID!) { domino { jobs(project: $p, first: 5000) { totalCount } } }""", {"p": project_id}),
+        ("""query($p: ID!) { domino { jobs(project: $p, first: -1) { totalCount } } }""", {"p": project_id}),
+    ]
+    for query, variables in cases:
+        answer = gateway(query, variables)
+        assert answer.codes() == ["BAD_USER_INPUT"], query
+        assert answer.calls == 0, query
+
+
+def test_first_zero_gives_the_total_and_no_items(gateway: Gateway) -> None:
+    data = gateway.sandbox.domino
+    project_id = busiest_project(data)
+    answer = gateway(
+        """query($p: ID!) { domino { jobs(project: $p, first: 0) { totalCount nodes { name } pageInfo { hasNextPage } }
+             hardwareTiers(first: 0) { totalCount nodes { name } } } }""",
+        {"p": project_id},
+    )
+    assert answer.errors == []
+    jobs = answer.data["domino"]["jobs"]
+    assert jobs == {"totalCount": len(jobs_of(data, project_id)), "nodes": [], "pageInfo": {"hasNextPage": True}}
+    assert answer.data["domino"]["hardwareTiers"]["nodes"] == []
+
+
+def test_unknown_enum_words_are_not_sent_to_domino(gateway: Gateway) -> None:
+    data = gateway.sandbox.domino
+    job = next(j for j in data.jobs if data.can_access(j.project_id))
+    answer = gateway("""query($id: ID!) { domino { job(id: $id) { logs(logType: UNKNOWN) { isComplete } } } }""", {"id": job.id})
+    assert answer.codes() == ["BAD_USER_INPUT"]
+    assert not any("/logs" in entry["path"] for entry in answer.ledger["entries"])
+
+
+def test_tag_ids_resolve_through_their_job(gateway: Gateway) -> None:
+    data = gateway.sandbox.domino
+    job = next(j for j in data.jobs if data.can_access(j.project_id) and j.tag_ids)
+    answer = gateway("""query($id: ID!) { domino { job(id: $id) { tags { id name } } } }""", {"id": job.id})
+    tag = answer.data["domino"]["job"]["tags"][0]
+    again = gateway("""query($id: ID!) { node(id: $id) { id ... on DominoTag { name } } }""", {"id": tag["id"]})
+    assert again.errors == []
+    assert again.data["node"] == tag
+    missing = gateway("""query($id: ID!) { node(id: $id) { id } }""", {"id": global_id("DominoTag", f"{job.id}/0123456789abcdef01234567")})
+    assert missing.codes() == ["NOT_FOUND"]

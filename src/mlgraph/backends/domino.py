@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from mlgraph.backends.client import BackendClient, BackendConnection
@@ -35,6 +35,8 @@ from mlgraph.backends.ledger import Ledger
 PLATFORM = "domino"
 #: Domino's pages hold at most this many objects (and hardware tiers and users are few).
 MAX_PAGE_SIZE = 1000
+#: Pages read at most to list users or tiers whole (100,000 users at 1000 a page).
+MAX_LIST_PAGES = 100
 #: The log endpoint refuses more lines than this at once.
 MAX_LOG_LINES = 10_000
 
@@ -96,7 +98,19 @@ class SnapshotStatus(CaseInsensitiveEnum):
     UNKNOWN = "unknown"
 
 
-class DominoModel(BaseModel):
+class NullsAreAbsent(BaseModel):
+    """An explicit ``null`` reads like a missing field: the seed marks nearly
+    nothing required, and one ``null`` must not fail a whole page."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class DominoModel(NullsAreAbsent):
     """camelCase on the wire, snake_case in Python; unknown fields ignored."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
@@ -446,7 +460,7 @@ class DominoEnvironment(DominoModel):
 R = TypeVar("R", bound=BaseModel)
 
 
-class DominoPage(BaseModel, Generic[R]):
+class DominoPage(NullsAreAbsent, Generic[R]):
     """A page under whichever key the endpoint names its objects."""
 
     model_config = ConfigDict(extra="ignore")
@@ -463,7 +477,7 @@ class DominoPage(BaseModel, Generic[R]):
         return self.metadata.total
 
 
-class DominoEnvelope(BaseModel, Generic[R]):
+class DominoEnvelope(NullsAreAbsent, Generic[R]):
     """A single object under the key named after it."""
 
     model_config = ConfigDict(extra="ignore")
@@ -760,12 +774,29 @@ class DominoClient(BackendClient):
         )
 
     async def _all(self, fetch: Callable[[int], Awaitable[DominoPage[R]]]) -> list[R]:
+        """Every page of a list. With a total, the rest come at once under the
+        request's bound; without one, page by page until a short page. Either
+        way at most ``MAX_LIST_PAGES``: a bogus total must not start a flood."""
         first = await fetch(0)
         items = list(first.items)
-        total = first.total
-        if total is None or total <= len(items) or not items:
+        step = len(items)
+        if not step:
             return items
-        rest = await asyncio.gather(*(fetch(offset) for offset in range(len(items), total, len(items))))
+        total = first.total
+        if total is None:
+            while len(items) < MAX_LIST_PAGES * step:
+                page = await fetch(len(items))
+                items.extend(page.items)
+                if len(page.items) < step:
+                    break
+            return items
+        offsets = list(range(step, min(total, MAX_LIST_PAGES * step), step))
+
+        async def bounded(offset: int) -> DominoPage[R]:
+            async with self.gate:
+                return await fetch(offset)
+
+        rest = await asyncio.gather(*(bounded(offset) for offset in offsets))
         return items + [item for page in rest for item in page.items]
 
     async def self_user(self) -> DominoUser:
@@ -787,7 +818,7 @@ class DominoClient(BackendClient):
         await self.self_user()
 
 
-class DominoMetadataOnly(BaseModel):
+class DominoMetadataOnly(NullsAreAbsent):
     """A body that says nothing but its metadata (a delete's answer)."""
 
     model_config = ConfigDict(extra="ignore")

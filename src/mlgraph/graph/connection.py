@@ -47,16 +47,19 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode("ascii").rstrip("=")
 
 
+#: Backends keep offsets in 32-bit integers; a larger one is a forged cursor.
+MAX_OFFSET = 2**31 - 1
+
+
 def decode_cursor(cursor: str) -> int:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = raw.partition(":")
-        offset = int(number)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except ValueError:
         raise UserInputError("invalid cursor") from None
-    if prefix != "offset" or offset < 0:
+    prefix, _, number = raw.partition(":")
+    if prefix != "offset" or not number.isdigit() or len(number) > 10 or int(number) > MAX_OFFSET:
         raise UserInputError("invalid cursor")
-    return offset
+    return int(number)
 
 
 @dataclass(frozen=True, slots=True)

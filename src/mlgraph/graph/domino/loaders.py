@@ -32,6 +32,7 @@ class DominoLoaders:
         self.users = RecordLoader(self._all_users)
         self.hardware_tiers = RecordLoader(self._tiers)
         self._user_list: asyncio.Future[list[wire.DominoUser]] | None = None
+        self._users_by_name: dict[str, wire.DominoUser] | None = None
         self._tier_list: asyncio.Future[list[wire.DominoHardwareTier]] | None = None
 
     def _each(self, fetch_one: Callable[[str], Awaitable[Any]]) -> Callable[[list[str]], Awaitable[Mapping[str, Any]]]:
@@ -60,20 +61,15 @@ class DominoLoaders:
         return {user.id: user for user in await self.user_list()}
 
     async def _tiers(self, ids: list[str]) -> Mapping[str, Any]:
-        """The listed tiers; one the list does not hold is asked for by id."""
-        found: dict[str, Any] = {tier.id: tier for tier in await self.tier_list()}
-        missing = [tier_id for tier_id in ids if tier_id not in found]
-        if missing:
-            found.update(await self.client.get_many(self.client.hardware_tier, missing))
-        return found
+        """The listed tiers, archived ones included: a tier the list lacks does not exist."""
+        return {tier.id: tier for tier in await self.tier_list()}
 
     async def user_by_name(self, user_name: str) -> wire.DominoUser | None:
         """Records such as registered models name their owner by user name only."""
-        folded = user_name.casefold()
-        for user in await self.user_list():
-            if (user.user_name or "").casefold() == folded:
-                return user
-        return None
+        if self._users_by_name is None:
+            users = await self.user_list()
+            self._users_by_name = {(user.user_name or "").casefold(): user for user in users}
+        return self._users_by_name.get(user_name.casefold())
 
     def prime_jobs(self, jobs: Sequence[wire.DominoJob]) -> None:
         """Only detailed records go in: a listed one lacks tags and goals."""

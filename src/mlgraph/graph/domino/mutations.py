@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from mlgraph.backends import domino as wire
 from mlgraph.graph.domino.types import DominoGitRefType, DominoJob, domino_id, loaders, not_found
 from mlgraph.graph.errors import UserInputError
 
@@ -59,6 +60,8 @@ def _new_job(job: StartDominoJobInput) -> dict[str, object]:
         "snapshotDatasetsOnCompletion": job.snapshot_datasets_on_completion,
     }
     if job.main_repo_git_ref is not None:
+        if job.main_repo_git_ref.ref_type is wire.GitRefType.UNKNOWN:
+            raise UserInputError("`mainRepoGitRef.refType` UNKNOWN is not a git reference")
         body["mainRepoGitRef"] = {"refType": job.main_repo_git_ref.ref_type.value, "value": job.main_repo_git_ref.value}
     if job.compute_cluster is not None:
         cluster = job.compute_cluster

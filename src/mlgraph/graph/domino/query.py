@@ -27,12 +27,14 @@ from mlgraph.graph.domino.types import (
     DominoNode,
     DominoProject,
     DominoRegisteredModel,
+    DominoTag,
     DominoUser,
     datasets_page,
     domino_id,
     jobs_page,
     loaders,
     not_found,
+    page_limit,
     registered_models_page,
     snapshots_page,
     window,
@@ -65,8 +67,9 @@ def _native(value: str, wrap: type[DominoNode]) -> str:
 
 
 def model_name(value: str) -> str:
-    if not value.strip() or len(value) > 256:
-        raise UserInputError("a registered model name is 1 to 256 characters")
+    """A model name fit for one path segment; ``.`` and ``..`` would name another route."""
+    if not value.strip() or len(value) > 256 or value.strip() in (".", ".."):
+        raise UserInputError(f"'{value[:80]}' is not a registered model name")
     return value
 
 
@@ -82,14 +85,25 @@ def version_number(value: str | int) -> int:
 
 async def get(info: Info, wrap: type[DominoNode], value: str) -> DominoNode:
     """One object by global id or Domino id; a missing one is NOT_FOUND."""
-    if wrap not in _GETTERS:
-        raise UserInputError(f"a {wrap.__name__} cannot be fetched by id; reach it through its parent")
+    if wrap is DominoTag:
+        return await get_tag(info, value)
     loader_of, label = _GETTERS[wrap]
     key = _native(value, wrap)
     record = await loader_of(loaders(info)).get(key)
     if record is None:
         raise not_found(label, key)
     return wrap(record=record)
+
+
+async def get_tag(info: Info, value: str) -> DominoTag:
+    """A tag through the job its id names: Domino has no get for tags."""
+    job_part, _, tag_part = native_id(value, "DominoTag").partition("/")
+    job_id, tag_id = domino_id(job_part, "DominoJob"), domino_id(tag_part, "DominoTag")
+    job = await loaders(info).jobs.get(job_id)
+    tag = next((tag for tag in (job.tags or []) if tag.id == tag_id), None) if job is not None else None
+    if tag is None:
+        raise not_found("tag", tag_id)
+    return DominoTag(record=tag, job_id=job_id)
 
 
 def getter(wrap: type[DominoNode], label: str) -> Any:
@@ -132,7 +146,7 @@ class DominoQuery:
     ) -> Connection[DominoHardwareTier] | None:
         win = window(info, first, after)
         page = await loaders(info).client.hardware_tiers(
-            offset=win.offset, limit=win.limit, include_archived=include_archived
+            offset=win.offset, limit=page_limit(win), include_archived=include_archived
         )
         loaders(info).hardware_tiers.prime_many(page.items)
         return connection([DominoHardwareTier(record=t) for t in page.items[: win.limit]], win, page.total)
@@ -180,7 +194,7 @@ class DominoQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[DominoProject] | None:
         win = window(info, first, after)
-        page = await loaders(info).client.projects(offset=win.offset, limit=win.limit)
+        page = await loaders(info).client.projects(offset=win.offset, limit=page_limit(win))
         loaders(info).projects.prime_many(page.items)
         return connection([DominoProject(record=p) for p in page.items[: win.limit]], win, page.total)
 
@@ -191,7 +205,7 @@ class DominoQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[DominoUser] | None:
         win = window(info, first, after)
-        page = await loaders(info).client.users(offset=win.offset, limit=win.limit)
+        page = await loaders(info).client.users(offset=win.offset, limit=page_limit(win))
         loaders(info).users.prime_many(page.items)
         return connection([DominoUser(record=u) for u in page.items[: win.limit]], win, page.total)
 
@@ -205,5 +219,5 @@ class DominoQuery:
 
 
 NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[DominoNode]]] = {
-    wrap.__name__: (lambda wrap: lambda info, native: get(info, wrap, native))(wrap) for wrap in _GETTERS
+    wrap.__name__: (lambda wrap: lambda info, native: get(info, wrap, native))(wrap) for wrap in (*_GETTERS, DominoTag)
 }

@@ -62,6 +62,11 @@ def window(info: Info, first: int | None, after: str | None) -> Window:
     return Window.from_args(first, after, settings.default_page_size, min(settings.max_page_size, wire.MAX_PAGE_SIZE))
 
 
+def page_limit(win: Window) -> int:
+    """Domino refuses ``limit=0``; ``first: 0`` still wants the total, so ask for one."""
+    return max(win.limit, 1)
+
+
 def not_found(label: str, key: str) -> NotFound:
     return NotFound(wire.PLATFORM, f"domino {label} {key} not found", 404)
 
@@ -71,9 +76,10 @@ STATUS_MAP: dict[str, ExecutionStatus] = {
     "queued": ExecutionStatus.QUEUED,
     "pending": ExecutionStatus.QUEUED,
     "scheduled": ExecutionStatus.QUEUED,
-    "preparing": ExecutionStatus.RUNNING,
-    "building": ExecutionStatus.RUNNING,
-    "pulling": ExecutionStatus.RUNNING,
+    # Setting up, not yet running: Domino's own `queued` filter counts them.
+    "preparing": ExecutionStatus.QUEUED,
+    "building": ExecutionStatus.QUEUED,
+    "pulling": ExecutionStatus.QUEUED,
     "running": ExecutionStatus.RUNNING,
     "serving": ExecutionStatus.RUNNING,
     "finishing": ExecutionStatus.RUNNING,
@@ -138,7 +144,7 @@ async def user_named(info: Info, user_name: str | None) -> DominoUser | None:
 
 
 async def project_of(info: Info, project_id: str | None) -> DominoProject | None:
-    """A related project; one the gateway may not see resolves to null."""
+    """A related project; one that is gone is null, one the gateway may not open FORBIDDEN."""
     if project_id is None:
         return None
     record = await loaders(info).projects.get(project_id)
@@ -285,7 +291,7 @@ async def jobs_page(
     page = await loaders(info).client.jobs(
         project_id,
         offset=win.offset,
-        limit=win.limit,
+        limit=page_limit(win),
         sort_by=sort_by.value if sort_by else None,
         ascending=ascending,
         status_filter=status.value if status else None,
@@ -391,9 +397,15 @@ class DominoHardwareTier(DominoNode, HardwareTier):
         return self.record.update_time
 
 
-@strawberry.type
+@strawberry.type(description="A tag on a Domino job.")
 class DominoTag(DominoNode, Tag):
     record: strawberry.Private[wire.DominoTag]
+    #: Domino has no get for a tag: its global id names the job that carries it.
+    job_id: strawberry.Private[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("DominoTag", tag_key(self.job_id, self.record.id)))
 
     @strawberry.field
     def name(self) -> str:
@@ -406,6 +418,10 @@ class DominoTag(DominoNode, Tag):
     @strawberry.field
     async def creator(self, info: Info) -> DominoUser | None:
         return await user_of(info, self.record.creator_id)
+
+
+def tag_key(job_id: str, tag_id: str) -> str:
+    return f"{job_id}/{tag_id}"
 
 
 @strawberry.type(description="How much of its machine a job used at most.")
@@ -492,7 +508,7 @@ class DominoJob(DominoNode, Execution):
     @strawberry.field(description="The job's title, else its command.")
     def name(self) -> str:
         record = self.record
-        return record.title or record.run_command or f"Job #{record.number}"
+        return record.title or record.run_command or f"Job #{record.number or record.id}"
 
     @strawberry.field
     def number(self) -> int | None:
@@ -617,7 +633,7 @@ class DominoJob(DominoNode, Execution):
 
     @strawberry.field
     async def tags(self, info: Info) -> list[DominoTag]:
-        return [DominoTag(record=tag) for tag in (await self.detailed(info)).tags or []]
+        return [DominoTag(record=tag, job_id=self.record.id) for tag in (await self.detailed(info)).tags or []]
 
     @strawberry.field
     async def goal_ids(self, info: Info) -> list[str]:
@@ -636,6 +652,8 @@ class DominoJob(DominoNode, Execution):
     async def logs(
         self, info: Info, log_type: DominoLogType | None = None, limit: int | None = None
     ) -> DominoJobLogs | None:
+        if log_type is wire.LogType.UNKNOWN:
+            raise UserInputError("`logType` must be STD_OUT, STD_ERR, PREPARE_OUTPUT or COMPLETE")
         if limit is not None and not 0 < limit <= wire.MAX_LOG_LINES:
             raise UserInputError(f"`limit` must be between 1 and {wire.MAX_LOG_LINES}")
         logs = await loaders(info).client.job_logs(
@@ -713,7 +731,7 @@ async def snapshots_page(
     info: Info, dataset_id: str, first: int | None, after: str | None
 ) -> Connection[DominoDatasetSnapshot]:
     win = window(info, first, after)
-    page = await loaders(info).client.snapshots(dataset_id, offset=win.offset, limit=win.limit)
+    page = await loaders(info).client.snapshots(dataset_id, offset=win.offset, limit=page_limit(win))
     loaders(info).snapshots.prime_many(page.items)
     return connection([DominoDatasetSnapshot(record=s) for s in page.items[: win.limit]], win, page.total)
 
@@ -853,7 +871,7 @@ class DominoRegisteredModel(DominoNode, Model):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[DominoModelVersion] | None:
         win = window(info, first, after)
-        page = await loaders(info).client.model_versions(self.record.name, offset=win.offset, limit=win.limit)
+        page = await loaders(info).client.model_versions(self.record.name, offset=win.offset, limit=page_limit(win))
         return connection([DominoModelVersion(record=v) for v in page.items[: win.limit]], win, page.total)
 
 
@@ -985,7 +1003,7 @@ async def datasets_page(
     """Datasets through ``/v2/datasets``, narrowed to a project when given."""
     win = window(info, first, after)
     page = await loaders(info).client.datasets_v2(
-        include_projects=[project_id] if project_id else (), offset=win.offset, limit=win.limit
+        include_projects=[project_id] if project_id else (), offset=win.offset, limit=page_limit(win)
     )
     records = [item.dataset for item in page.items[: win.limit]]
     loaders(info).datasets.prime_many(records)
@@ -1004,7 +1022,7 @@ async def registered_models_page(
     start, one page of up to the whole window at a time."""
     win = window(info, first, after)
     client = loaders(info).client
-    wanted = win.offset + win.limit
+    wanted = win.offset + page_limit(win)
     records: list[wire.DominoRegisteredModel] = []
     token: str | None = None
     more = True
@@ -1016,7 +1034,7 @@ async def registered_models_page(
         token = page.metadata.page_token
         more = bool(token) and bool(page.items)
     loaders(info).registered_models.prime_many(records)
-    items = records[win.offset : wanted]
+    items = records[win.offset : win.offset + win.limit]
     total = None if more else len(records)
     return connection([DominoRegisteredModel(record=record) for record in items], win, total)
 
