@@ -218,6 +218,7 @@ class DominoJobSort(Enum):
     DURATION = "duration"
     STATUS = "status"
     USER = "user"
+    COMMENT_COUNT = "commentCount"
 
 
 @strawberry.type
