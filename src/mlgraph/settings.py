@@ -43,6 +43,13 @@ class DominoSettings(BackendSettings):
     )
 
 
+class AbacusSettings(BackendSettings):
+    api_key: SecretStr | None = Field(None, description="Sent in the apiKey header.")
+    max_concurrency: int = Field(
+        8, ge=1, le=256, description="Describes in flight at once per request (Abacus.AI has no many-ids call)."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLGRAPH_", env_nested_delimiter="__", extra="ignore")
 
@@ -50,6 +57,7 @@ class Settings(BaseSettings):
     port: int = 8000
     zenml: ZenMLSettings | None = None
     domino: DominoSettings | None = None
+    abacus: AbacusSettings | None = None
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call /graphql."
     )

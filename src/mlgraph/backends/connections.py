@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from mlgraph.backends.abacus import AbacusConnection
 from mlgraph.backends.domino import DominoConnection
 from mlgraph.backends.zenml import ZenMLConnection
 from mlgraph.settings import Settings
@@ -16,6 +17,7 @@ from mlgraph.settings import Settings
 class Connections:
     zenml: ZenMLConnection | None = None
     domino: DominoConnection | None = None
+    abacus: AbacusConnection | None = None
 
     @classmethod
     def from_settings(
@@ -49,9 +51,19 @@ class Connections:
                 max_concurrency=dcfg.max_concurrency,
                 transport=transports.get("domino"),
             )
-        return cls(zenml=zenml, domino=domino)
+        abacus = None
+        if settings.abacus is not None:
+            acfg = settings.abacus
+            abacus = AbacusConnection(
+                acfg.url,
+                timeout=acfg.timeout,
+                api_key=acfg.api_key.get_secret_value() if acfg.api_key else None,
+                max_concurrency=acfg.max_concurrency,
+                transport=transports.get("abacus"),
+            )
+        return cls(zenml=zenml, domino=domino, abacus=abacus)
 
     async def aclose(self) -> None:
-        for connection in (self.zenml, self.domino):
+        for connection in (self.zenml, self.domino, self.abacus):
             if connection is not None:
                 await connection.aclose()

@@ -1,0 +1,583 @@
+"""Abacus.AI's API (seed 002): wire models and the async client.
+
+Every call is ``{url}/api/v0/{method}`` with the key in an ``apiKey`` header,
+a GET with query parameters or, for a few methods, a POST with a JSON body
+(as the official SDK sends them). Answers are ``{"success": true, "result":
+…}``; failures ``{"success": false, "error": "…", "errorType": "…"}`` with
+the HTTP status, classified by ``errorType`` first and the status second.
+Wire names are camelCase; unknown fields are ignored and an explicit
+``null`` reads as a missing field.
+
+Abacus has no call that fetches several objects: ``get_many`` makes the
+describes concurrently under the connection's bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from mlgraph.backends.client import BackendClient, BackendConnection
+from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
+from mlgraph.backends.ledger import Ledger
+
+PLATFORM = "abacus"
+API = "/api/v0"
+#: The largest ``limit`` the list methods are asked for.
+MAX_PAGE_SIZE = 1000
+
+
+class AbacusModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields ignored,
+    an explicit ``null`` read as absent."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class AbacusCodeSource(AbacusModel):
+    source_type: str | None = None
+    source_code: str | None = None
+    application_connector_id: str | None = None
+    package_requirements: list[Any] = Field(default_factory=list)
+    status: str | None = None
+    error: str | None = None
+    module_dependencies: list[Any] = Field(default_factory=list)
+
+
+class AbacusFunctionArgument(AbacusModel):
+    """A ``PythonFunctionArgument``: a named variable and where its value comes from."""
+
+    name: str | None = None
+    variable_type: str | None = None
+    value: Any = None
+    pipeline_variable: str | None = None
+    is_required: bool | None = None
+
+
+class AbacusReference(AbacusModel):
+    """A ``PipelineStepVersionReference``: an object a step version made or used."""
+
+    pipeline_step_version_reference_id: str | None = None
+    pipeline_step_version: str | None = None
+    object_type: str | None = None
+    dataset_version: str | None = None
+    model_version: str | None = None
+    deployment_version: str | None = None
+    batch_prediction_id: str | None = None
+    model_monitor_version: str | None = None
+    notebook_version: str | None = None
+    feature_group_version: str | None = None
+    status: str | None = None
+    error: str | None = None
+
+
+class AbacusStepVersion(AbacusModel):
+    pipeline_step_version: str
+    step_name: str | None = None
+    pipeline_step_id: str | None = None
+    pipeline_id: str | None = None
+    pipeline_version: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    status: str | None = None
+    error: str | None = None
+    output_errors: str | None = None
+    python_function_id: str | None = None
+    function_variable_mappings: Any = None
+    step_dependencies: list[str] = Field(default_factory=list)
+    output_variable_mappings: Any = None
+    cpu_size: str | None = None
+    memory: float | None = None
+    timeout: int | None = None
+    pipeline_step_version_references: list[AbacusReference] = Field(default_factory=list)
+    code_source: AbacusCodeSource | None = None
+
+    @property
+    def id(self) -> str:
+        return self.pipeline_step_version
+
+
+class AbacusPipelineVersion(AbacusModel):
+    pipeline_version: str
+    pipeline_name: str | None = None
+    pipeline_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    status: str | None = None
+    error: str | None = None
+    step_versions: list[AbacusStepVersion] = Field(default_factory=list)
+    code_source: AbacusCodeSource | None = None
+    pipeline_variable_mappings: list[AbacusFunctionArgument] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.pipeline_version
+
+
+class AbacusPipelineStep(AbacusModel):
+    pipeline_step_id: str
+    pipeline_id: str | None = None
+    step_name: str | None = None
+    pipeline_name: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    python_function_id: str | None = None
+    step_dependencies: list[str] = Field(default_factory=list)
+    cpu_size: str | None = None
+    memory: float | None = None
+    timeout: int | None = None
+    code_source: AbacusCodeSource | None = None
+
+    @property
+    def id(self) -> str:
+        return self.pipeline_step_id
+
+
+class AbacusPipeline(AbacusModel):
+    pipeline_id: str
+    pipeline_name: str | None = None
+    created_at: datetime | None = None
+    notebook_id: str | None = None
+    cron: str | None = None
+    next_run_time: datetime | None = None
+    is_prod: bool | None = None
+    warning: str | None = None
+    created_by: str | None = None
+    steps: list[AbacusPipelineStep] = Field(default_factory=list)
+    latest_pipeline_version: AbacusPipelineVersion | None = None
+    code_source: AbacusCodeSource | None = None
+    pipeline_variable_mappings: list[AbacusFunctionArgument] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.pipeline_id
+
+
+class AbacusDatasetVersion(AbacusModel):
+    dataset_version: str
+    dataset_id: str | None = None
+    status: str | None = None
+    size: int | None = None
+    row_count: int | None = None
+    created_at: datetime | None = None
+    error: str | None = None
+    incremental_queried_at: datetime | None = None
+    upload_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.dataset_version
+
+
+class AbacusDataset(AbacusModel):
+    dataset_id: str
+    source_type: str | None = None
+    data_source: str | None = None
+    created_at: datetime | None = None
+    feature_group_table_name: str | None = None
+    connector_type: str | None = None
+    incremental: bool | None = None
+    is_documentset: bool | None = None
+    latest_dataset_version: AbacusDatasetVersion | None = None
+
+    @property
+    def id(self) -> str:
+        return self.dataset_id
+
+
+class AbacusModelVersion(AbacusModel):
+    model_version: str
+    model_id: str | None = None
+    model_config_type: str | None = None
+    status: str | None = None
+    training_started_at: datetime | None = None
+    training_completed_at: datetime | None = None
+    feature_group_versions: list[str] = Field(default_factory=list)
+    error: str | None = None
+    pending_deployment_ids: list[str] = Field(default_factory=list)
+    failed_deployment_ids: list[str] = Field(default_factory=list)
+    cpu_size: str | None = None
+    memory: float | None = None
+    best_algorithm: Any = None
+    use_gpu: bool | None = None
+
+    @property
+    def id(self) -> str:
+        return self.model_version
+
+
+class AbacusModelRecord(AbacusModel):
+    """A ``Model`` (named so not to clash with pydantic's own)."""
+
+    model_id: str
+    name: str | None = None
+    created_at: datetime | None = None
+    project_id: str | None = None
+    cpu_size: str | None = None
+    memory: float | None = None
+    use_gpu: bool | None = None
+    latest_model_version: AbacusModelVersion | None = None
+
+    @property
+    def id(self) -> str:
+        return self.model_id
+
+
+class AbacusDeployment(AbacusModel):
+    deployment_id: str
+    name: str | None = None
+    status: str | None = None
+    description: str | None = None
+    deployed_at: datetime | None = None
+    created_at: datetime | None = None
+    project_id: str | None = None
+    model_id: str | None = None
+    model_version: str | None = None
+    feature_group_id: str | None = None
+    feature_group_version: str | None = None
+    calls_per_second: float | None = None
+    auto_deploy: bool | None = None
+    regions: list[Any] = Field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.deployment_id
+
+
+class AbacusFeatureGroupVersion(AbacusModel):
+    feature_group_version: str
+    feature_group_id: str | None = None
+    sql: str | None = None
+    source_tables: list[str] = Field(default_factory=list)
+    source_dataset_versions: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    status: str | None = None
+    error: str | None = None
+    deployable: bool | None = None
+    cpu_size: str | None = None
+    memory: float | None = None
+    materialization_started_at: datetime | None = None
+    materialization_completed_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.feature_group_version
+
+
+class AbacusBatchPrediction(AbacusModel):
+    batch_prediction_id: str
+    name: str | None = None
+    created_at: datetime | None = None
+    deployment_id: str | None = None
+    model_version: str | None = None
+    algorithm: str | None = None
+    file_output_format: str | None = None
+    output_feature_group_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.batch_prediction_id
+
+
+class AbacusProject(AbacusModel):
+    project_id: str
+    name: str | None = None
+    use_case: str | None = None
+    problem_type: str | None = None
+    created_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.project_id
+
+
+class AbacusUser(AbacusModel):
+    user_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+    created_at: datetime | None = None
+    status: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.user_id or self.email or ""
+
+
+class AbacusStepLogs(AbacusModel):
+    step_name: str | None = None
+    pipeline_step_id: str | None = None
+    pipeline_step_version: str | None = None
+    logs: str | None = None
+
+
+class AbacusVersionLogs(AbacusModel):
+    step_logs: list[AbacusStepLogs] = Field(default_factory=list)
+
+
+R = TypeVar("R")
+
+
+class AbacusEnvelope(BaseModel, Generic[R]):
+    """``{"success", "result"}``; what a failure adds is read from the raw body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    success: bool
+    result: R
+
+
+#: ``errorType`` names Abacus (and its SDK's exception classes) use, by class of failure.
+ERROR_TYPES: dict[str, type[BackendError]] = {
+    "DataNotFoundError": NotFound,
+    "PermissionDeniedError": Forbidden,
+    "UnauthorizedError": Forbidden,
+    "MissingParameterError": Rejected,
+    "InvalidParameterError": Rejected,
+    "InvalidRequest": Rejected,
+    "InvalidEnumParameterError": Rejected,
+    "ConflictError": Rejected,
+    "AlreadyExistsError": Rejected,
+    "NotReadyError": Rejected,
+    "TooManyRequestsError": Unavailable,
+    "InternalServerError": Unavailable,
+    "GatewayTimeoutError": Unavailable,
+    "FailedDependencyError": Unavailable,
+}
+
+
+class AbacusConnection(BackendConnection):
+    """Process-wide Abacus.AI state: the pool, the key and the concurrency bound."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        api_key: str | None = None,
+        max_concurrency: int = 8,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, timeout=timeout, transport=transport)
+        self.headers = {"apiKey": api_key} if api_key else {}
+        self.max_concurrency = max_concurrency
+
+
+M = TypeVar("M")
+
+
+class AbacusClient(BackendClient):
+    """Abacus.AI calls for one GraphQL request."""
+
+    platform = PLATFORM
+    connection: AbacusConnection
+
+    def __init__(self, connection: AbacusConnection, ledger: Ledger) -> None:
+        super().__init__(connection, ledger)
+        self.gate = asyncio.Semaphore(connection.max_concurrency)
+
+    async def auth_headers(self) -> dict[str, str]:
+        return self.connection.headers
+
+    def error_for(self, response: httpx.Response) -> BackendError:
+        """``errorType`` says what failed; the status decides when it does not."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("errorType"), str):
+            kind = ERROR_TYPES.get(body["errorType"])
+            if kind is not None:
+                detail = sanitize(str(body.get("error") or ""))
+                suffix = f": {detail}" if detail else ""
+                return kind(PLATFORM, f"abacus {body['errorType']}{suffix}", response.status_code)
+        return super().error_for(response)
+
+    def error_detail(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return ""
+        return str(body.get("error") or "") if isinstance(body, dict) else ""
+
+    async def call(
+        self,
+        result: type[M],
+        method: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> M:
+        """One API method: a POST when it takes a body, else a GET."""
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        if body is None:
+            response = await self.send("GET", f"{API}/{method}", params=query)
+        else:
+            payload = {key: value for key, value in body.items() if value is not None}
+            response = await self.send("POST", f"{API}/{method}", params=query, json_body=payload)
+        if response.status_code >= 400:
+            raise self.error_for(response)
+        try:
+            envelope = AbacusEnvelope[result].model_validate_json(response.content)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
+                raise BadResponse(PLATFORM, "abacus sent a body that is not JSON") from exc
+            if _failed(response):
+                raise self.error_for(response) from None
+            raise BadResponse(PLATFORM, f"abacus sent a malformed {method} answer") from exc
+        if not envelope.success:
+            raise self.error_for(response)
+        return envelope.result
+
+    async def _describe(self, result: type[M], method: str, label: str, key: str, **params: Any) -> M:
+        try:
+            return await self.call(result, method, params=params)
+        except NotFound as exc:
+            raise NotFound(PLATFORM, f"abacus {label} {key} not found", 404) from exc
+
+    async def get_many(self, fetch_one: Callable[[str], Awaitable[M]], ids: Sequence[str]) -> dict[str, M | Exception]:
+        """Each id by its own describe, concurrently under the request's bound.
+
+        A missing id is absent; any other failure stays with its id."""
+
+        async def one(key: str) -> M | Exception | None:
+            async with self.gate:
+                try:
+                    return await fetch_one(key)
+                except NotFound:
+                    return None
+                except Exception as exc:  # kept per id, raised for that id alone
+                    return exc
+
+        found = await asyncio.gather(*(one(key) for key in ids))
+        return {key: value for key, value in zip(ids, found) if value is not None}
+
+    # ---------------------------------------------------------------- pipelines
+
+    async def run_pipeline(self, pipeline_id: str, variable_mappings: list[dict[str, Any]] | None) -> AbacusPipelineVersion:
+        body = {"pipelineId": pipeline_id, "pipelineVariableMappings": variable_mappings}
+        try:
+            return await self.call(AbacusPipelineVersion, "runPipeline", body=body)
+        except NotFound as exc:
+            raise NotFound(PLATFORM, f"abacus pipeline {pipeline_id} not found", 404) from exc
+
+    async def describe_pipeline(self, pipeline_id: str) -> AbacusPipeline:
+        try:
+            return await self.call(AbacusPipeline, "describePipeline", body={"pipelineId": pipeline_id})
+        except NotFound as exc:
+            raise NotFound(PLATFORM, f"abacus pipeline {pipeline_id} not found", 404) from exc
+
+    async def list_pipelines(self, project_id: str | None = None) -> list[AbacusPipeline]:
+        return await self.call(list[AbacusPipeline], "listPipelines", params={"projectId": project_id})
+
+    async def list_pipeline_versions(self, pipeline_id: str, limit: int) -> list[AbacusPipelineVersion]:
+        try:
+            return await self.call(
+                list[AbacusPipelineVersion], "listPipelineVersions", body={"pipelineId": pipeline_id, "limit": limit}
+            )
+        except NotFound as exc:
+            raise NotFound(PLATFORM, f"abacus pipeline {pipeline_id} not found", 404) from exc
+
+    async def describe_pipeline_version(self, version: str) -> AbacusPipelineVersion:
+        return await self._describe(
+            AbacusPipelineVersion, "describePipelineVersion", "pipeline version", version, pipelineVersion=version
+        )
+
+    async def describe_pipeline_step(self, step_id: str) -> AbacusPipelineStep:
+        return await self._describe(AbacusPipelineStep, "describePipelineStep", "pipeline step", step_id, pipelineStepId=step_id)
+
+    async def describe_pipeline_step_version(self, version: str) -> AbacusStepVersion:
+        return await self._describe(
+            AbacusStepVersion, "describePipelineStepVersion", "pipeline step version", version, pipelineStepVersion=version
+        )
+
+    async def list_pipeline_version_logs(self, version: str) -> AbacusVersionLogs:
+        return await self._describe(
+            AbacusVersionLogs, "listPipelineVersionLogs", "pipeline version", version, pipelineVersion=version
+        )
+
+    # ---------------------------------------------------------------- what steps reference
+
+    async def describe_dataset(self, dataset_id: str) -> AbacusDataset:
+        return await self._describe(AbacusDataset, "describeDataset", "dataset", dataset_id, datasetId=dataset_id)
+
+    async def describe_dataset_version(self, version: str) -> AbacusDatasetVersion:
+        return await self._describe(
+            AbacusDatasetVersion, "describeDatasetVersion", "dataset version", version, datasetVersion=version
+        )
+
+    async def list_dataset_versions(
+        self, dataset_id: str, *, limit: int, start_after: str | None = None
+    ) -> list[AbacusDatasetVersion]:
+        return await self._describe(
+            list[AbacusDatasetVersion], "listDatasetVersions", "dataset", dataset_id,
+            datasetId=dataset_id, limit=limit, startAfterVersion=start_after,
+        )
+
+    async def describe_model(self, model_id: str) -> AbacusModelRecord:
+        return await self._describe(AbacusModelRecord, "describeModel", "model", model_id, modelId=model_id)
+
+    async def describe_model_version(self, version: str) -> AbacusModelVersion:
+        return await self._describe(AbacusModelVersion, "describeModelVersion", "model version", version, modelVersion=version)
+
+    async def list_model_versions(
+        self, model_id: str, *, limit: int, start_after: str | None = None
+    ) -> list[AbacusModelVersion]:
+        return await self._describe(
+            list[AbacusModelVersion], "listModelVersions", "model", model_id,
+            modelId=model_id, limit=limit, startAfterVersion=start_after,
+        )
+
+    async def describe_deployment(self, deployment_id: str) -> AbacusDeployment:
+        return await self._describe(AbacusDeployment, "describeDeployment", "deployment", deployment_id, deploymentId=deployment_id)
+
+    async def describe_feature_group_version(self, version: str) -> AbacusFeatureGroupVersion:
+        return await self._describe(
+            AbacusFeatureGroupVersion, "describeFeatureGroupVersion", "feature group version", version,
+            featureGroupVersion=version,
+        )
+
+    async def describe_batch_prediction(self, prediction_id: str) -> AbacusBatchPrediction:
+        return await self._describe(
+            AbacusBatchPrediction, "describeBatchPrediction", "batch prediction", prediction_id,
+            batchPredictionId=prediction_id,
+        )
+
+    # ---------------------------------------------------------------- projects and users
+
+    async def describe_project(self, project_id: str) -> AbacusProject:
+        return await self._describe(AbacusProject, "describeProject", "project", project_id, projectId=project_id)
+
+    async def list_projects(self, *, limit: int, start_after: str | None = None) -> list[AbacusProject]:
+        return await self.call(list[AbacusProject], "listProjects", params={"limit": limit, "startAfterId": start_after})
+
+    async def describe_user(self) -> AbacusUser:
+        """The user the API key belongs to (Abacus describes no other)."""
+        return await self.call(AbacusUser, "describeUser")
+
+    async def ping(self) -> None:
+        """Whether Abacus answers and accepts the key; raises if not."""
+        await self.describe_user()
+
+
+def _failed(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("success") is False

@@ -1,0 +1,1 @@
+"""Abacus.AI in the graph."""

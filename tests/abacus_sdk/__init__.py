@@ -1,0 +1,1 @@
+"""The official `abacusai` SDK, in its own virtualenv, against the Abacus.AI emulator."""
