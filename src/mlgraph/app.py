@@ -20,11 +20,13 @@ from mlgraph import __version__
 from mlgraph.backends.connections import Connections
 from mlgraph.backends.errors import BackendError
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.abacus import AbacusClient
 from mlgraph.backends.domino import DominoClient
 from mlgraph.backends.zenml import ZenMLClient
 from mlgraph.graph.context import GraphContext
 from mlgraph.graph.errors import BACKEND_CODES
 from mlgraph.graph.schema import schema
+from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
@@ -73,8 +75,9 @@ def create_app(
         ledger = Ledger()
         zenml = ZenMLLoaders(ZenMLClient(connections.zenml, ledger)) if connections.zenml else None
         domino = DominoLoaders(DominoClient(connections.domino, ledger)) if connections.domino else None
+        abacus = AbacusLoaders(AbacusClient(connections.abacus, ledger)) if connections.abacus else None
         debug = settings.debug_header and request.headers.get("x-mlgraph-debug") == "1"
-        return GraphContext(settings, ledger, zenml, domino, debug=debug)
+        return GraphContext(settings, ledger, zenml, domino, abacus, debug=debug)
 
     def graphiql() -> str:
         return graphiql_page(GRAPHQL_PATH, ASSETS_PATH, EXAMPLE_QUERY)
@@ -99,13 +102,15 @@ def create_app(
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         """Whether every configured platform answers: 503 names the ones that do not."""
-        clients: dict[str, ZenMLClient | DominoClient] = {}
+        clients: dict[str, ZenMLClient | DominoClient | AbacusClient] = {}
         if connections.zenml is not None:
             clients["zenml"] = ZenMLClient(connections.zenml, Ledger())
         if connections.domino is not None:
             clients["domino"] = DominoClient(connections.domino, Ledger())
+        if connections.abacus is not None:
+            clients["abacus"] = AbacusClient(connections.abacus, Ledger())
 
-        async def state(client: ZenMLClient | DominoClient) -> str:
+        async def state(client: ZenMLClient | DominoClient | AbacusClient) -> str:
             try:
                 await client.ping()
             except BackendError as exc:

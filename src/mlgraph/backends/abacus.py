@@ -279,6 +279,16 @@ class AbacusFeatureGroupVersion(AbacusModel):
         return self.feature_group_version
 
 
+class AbacusBatchPredictionVersion(AbacusModel):
+    batch_prediction_version: str | None = None
+    status: str | None = None
+    predictions_started_at: datetime | None = None
+    predictions_completed_at: datetime | None = None
+    total_predictions: int | None = None
+    failed_predictions: int | None = None
+    error: str | None = None
+
+
 class AbacusBatchPrediction(AbacusModel):
     batch_prediction_id: str
     name: str | None = None
@@ -288,6 +298,7 @@ class AbacusBatchPrediction(AbacusModel):
     algorithm: str | None = None
     file_output_format: str | None = None
     output_feature_group_id: str | None = None
+    latest_batch_prediction_version: AbacusBatchPredictionVersion | None = None
 
     @property
     def id(self) -> str:
@@ -565,6 +576,10 @@ class AbacusClient(BackendClient):
 
     async def list_projects(self, *, limit: int, start_after: str | None = None) -> list[AbacusProject]:
         return await self.call(list[AbacusProject], "listProjects", params={"limit": limit, "startAfterId": start_after})
+
+    async def list_organization_users(self) -> list[AbacusUser]:
+        """Everyone in the organization: how an email on a record becomes a user."""
+        return await self.call(list[AbacusUser], "listOrganizationUsers")
 
     async def describe_user(self) -> AbacusUser:
         """The user the API key belongs to (Abacus describes no other)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from mlgraph.backends.ledger import Ledger
+from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.errors import NotConfigured
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
@@ -18,6 +19,7 @@ class GraphContext:
         ledger: Ledger,
         zenml: ZenMLLoaders | None,
         domino: DominoLoaders | None = None,
+        abacus: AbacusLoaders | None = None,
         *,
         debug: bool = False,
     ) -> None:
@@ -26,6 +28,7 @@ class GraphContext:
         self.debug = debug
         self._zenml = zenml
         self._domino = domino
+        self._abacus = abacus
 
     @property
     def zenml(self) -> ZenMLLoaders:
@@ -38,6 +41,12 @@ class GraphContext:
         if self._domino is None:
             raise NotConfigured("Domino Data Lab is not configured on this gateway", platform="domino")
         return self._domino
+
+    @property
+    def abacus(self) -> AbacusLoaders:
+        if self._abacus is None:
+            raise NotConfigured("Abacus.AI is not configured on this gateway", platform="abacus")
+        return self._abacus
 
 
 def context_of(info: Info) -> GraphContext:

@@ -20,6 +20,7 @@ from mlgraph.graph.connection import Connection
 class Platform(Enum):
     ZENML = "zenml"
     DOMINO = "domino"
+    ABACUS = "abacus"
 
 
 @strawberry.enum(description="A run's or execution's state, the same across platforms; `nativeStatus` keeps the platform's own word.")

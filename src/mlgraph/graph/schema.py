@@ -17,6 +17,9 @@ from mlgraph.graph.errors import ErrorCodes, UserInputError, coded
 from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
 from mlgraph.graph.plan import PlanCache, UnsupportedDocument
+from mlgraph.graph.abacus.mutations import AbacusMutation
+from mlgraph.graph.abacus.query import NODE_GETTERS as ABACUS_NODE_GETTERS
+from mlgraph.graph.abacus.query import AbacusQuery
 from mlgraph.graph.domino.mutations import DominoMutation
 from mlgraph.graph.domino.query import NODE_GETTERS as DOMINO_NODE_GETTERS
 from mlgraph.graph.domino.query import DominoQuery
@@ -25,7 +28,11 @@ from mlgraph.graph.zenml.query import NODE_GETTERS as ZENML_NODE_GETTERS
 from mlgraph.graph.zenml.query import ZenMLQuery
 
 #: Every type a global id can name, and how to fetch one.
-NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[Node]]] = {**ZENML_NODE_GETTERS, **DOMINO_NODE_GETTERS}
+NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[Node]]] = {
+    **ZENML_NODE_GETTERS,
+    **DOMINO_NODE_GETTERS,
+    **ABACUS_NODE_GETTERS,
+}
 
 
 async def resolve_node(info: Info, id: str) -> Node:
@@ -60,8 +67,13 @@ class Query:
         context_of(info).domino  # raises PLATFORM_NOT_CONFIGURED when absent
         return DominoQuery()
 
+    @strawberry.field(description="Abacus.AI: pipelines, their versions and steps, and what the steps made.")
+    def abacus(self, info: Info) -> AbacusQuery | None:
+        context_of(info).abacus  # raises PLATFORM_NOT_CONFIGURED when absent
+        return AbacusQuery()
 
-Mutation = merge_types("Mutation", (ZenMLMutation, DominoMutation))
+
+Mutation = merge_types("Mutation", (ZenMLMutation, DominoMutation, AbacusMutation))
 
 
 def debug_extensions(context: Any) -> dict[str, Any]:

@@ -34,6 +34,8 @@ class AbacusLoaders:
         self.batch_predictions = RecordLoader(self._each(client.describe_batch_prediction))
         self.projects = RecordLoader(self._each(client.describe_project))
         self._me: asyncio.Future[wire.AbacusUser] | None = None
+        self._users: asyncio.Future[dict[str, wire.AbacusUser]] | None = None
+        self.version_logs = RecordLoader(self._logs)
 
     def _each(self, fetch_one: Callable[[str], Awaitable[Any]]) -> Callable[[list[str]], Awaitable[Mapping[str, Any]]]:
         async def fetch(ids: list[str]) -> Mapping[str, Any]:
@@ -64,3 +66,26 @@ class AbacusLoaders:
         if self._me is None:
             self._me = asyncio.ensure_future(self.client.describe_user())
         return await self._me
+
+    async def user_by_email(self, email: str) -> wire.AbacusUser | None:
+        """Records name their creator by email: the organization's users, listed once per request."""
+        if self._users is None:
+            self._users = asyncio.ensure_future(self._users_by_email())
+        return (await self._users).get(email.casefold())
+
+    async def _users_by_email(self) -> dict[str, wire.AbacusUser]:
+        users = await self.client.list_organization_users()
+        return {(user.email or "").casefold(): user for user in users}
+
+    async def _logs(self, versions: list[str]) -> Mapping[str, Any]:
+        """A version's logs hold every step's: one call serves all its steps."""
+        found = await self.client.get_many(self.client.list_pipeline_version_logs, versions)
+        return {key: VersionLogs(key, value) if isinstance(value, wire.AbacusVersionLogs) else value for key, value in found.items()}
+
+
+class VersionLogs:
+    """A pipeline version's logs, keyed by the version for the loader."""
+
+    def __init__(self, version: str, logs: wire.AbacusVersionLogs) -> None:
+        self.id = version
+        self.by_step_version = {entry.pipeline_step_version: entry for entry in logs.step_logs}

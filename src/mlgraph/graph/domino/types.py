@@ -23,6 +23,7 @@ from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.fields import record_attr
 from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
     ArtifactVersion,
@@ -119,9 +120,7 @@ class DominoNode(Node):
     def id(self) -> strawberry.ID:
         return strawberry.ID(global_id(type(self).__name__, self.record.id))
 
-    @strawberry.field(description="The platform's own id.")
-    def native_id(self) -> str:
-        return self.record.id
+    native_id = record_attr("id", str, description="The platform's own id.")
 
     @strawberry.field
     def platform(self) -> Platform:
@@ -174,29 +173,16 @@ class DominoUser(DominoNode, User):
         joined = " ".join(part for part in (record.first_name, record.last_name) if part)
         return joined or None
 
-    @strawberry.field
-    def email(self) -> str | None:
-        return self.record.email
+    email = record_attr("email", str | None)
 
     @strawberry.field(description="Domino does not say.")
     def is_service_account(self) -> bool | None:
         return None
 
-    @strawberry.field
-    def first_name(self) -> str | None:
-        return self.record.first_name
-
-    @strawberry.field
-    def last_name(self) -> str | None:
-        return self.record.last_name
-
-    @strawberry.field
-    def company_name(self) -> str | None:
-        return self.record.company_name
-
-    @strawberry.field
-    def avatar_url(self) -> str | None:
-        return self.record.avatar_url
+    first_name = record_attr("first_name", str | None)
+    last_name = record_attr("last_name", str | None)
+    company_name = record_attr("company_name", str | None)
+    avatar_url = record_attr("avatar_url", str | None)
 
 
 @strawberry.enum(description="Domino's job list filter (`statusFilter`).")
@@ -229,17 +215,9 @@ class DominoProject(DominoNode, Project):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.record.description
-
-    @strawberry.field
-    def visibility(self) -> DominoProjectVisibility | None:
-        return self.record.visibility
-
-    @strawberry.field
-    def owner_username(self) -> str | None:
-        return self.record.owner_username
+    description = record_attr("description", str | None)
+    visibility = record_attr("visibility", DominoProjectVisibility | None)
+    owner_username = record_attr("owner_username", str | None)
 
     @strawberry.field
     async def owner(self, info: Info) -> DominoUser | None:
@@ -330,9 +308,7 @@ class DominoHardwareTierFlags:
 class DominoHardwareTier(DominoNode, HardwareTier):
     record: strawberry.Private[wire.DominoHardwareTier]
 
-    @strawberry.field
-    def name(self) -> str | None:
-        return self.record.name
+    name = record_attr("name", str | None)
 
     @strawberry.field
     def cpu_cores(self) -> float | None:
@@ -364,9 +340,7 @@ class DominoHardwareTier(DominoNode, HardwareTier):
         gpu = self.record.gpu_configuration
         return gpu.gpu_key if gpu else None
 
-    @strawberry.field(description="What a minute on this tier costs, in cents, as an admin set it.")
-    def cents_per_minute(self) -> float | None:
-        return self.record.cents_per_minute
+    cents_per_minute = record_attr("cents_per_minute", float | None, description="What a minute on this tier costs, in cents, as an admin set it.")
 
     @strawberry.field
     def capacity(self) -> DominoHardwareTierCapacity | None:
@@ -377,25 +351,11 @@ class DominoHardwareTier(DominoNode, HardwareTier):
     def flags(self) -> DominoHardwareTierFlags:
         return DominoHardwareTierFlags(**self.record.flags.model_dump())
 
-    @strawberry.field
-    def node_pool(self) -> str | None:
-        return self.record.node_pool
-
-    @strawberry.field
-    def max_simultaneous_executions(self) -> int | None:
-        return self.record.max_simultaneous_executions
-
-    @strawberry.field
-    def availability_zones(self) -> list[str]:
-        return self.record.availability_zones
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.creation_time
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return self.record.update_time
+    node_pool = record_attr("node_pool", str | None)
+    max_simultaneous_executions = record_attr("max_simultaneous_executions", int | None)
+    availability_zones = record_attr("availability_zones", list[str])
+    created_at = record_attr("creation_time", datetime | None)
+    updated_at = record_attr("update_time", datetime | None)
 
 
 @strawberry.type(description="A tag on a Domino job.")
@@ -408,13 +368,8 @@ class DominoTag(DominoNode, Tag):
     def id(self) -> strawberry.ID:
         return strawberry.ID(global_id("DominoTag", tag_key(self.job_id, self.record.id)))
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.record.name
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.created_at
+    name = record_attr("name", str)
+    created_at = record_attr("created_at", datetime | None)
 
     @strawberry.field
     async def creator(self, info: Info) -> DominoUser | None:
@@ -511,49 +466,21 @@ class DominoJob(DominoNode, Execution):
         record = self.record
         return record.title or record.run_command or f"Job #{record.number or record.id}"
 
-    @strawberry.field
-    def number(self) -> int | None:
-        return self.record.number
-
-    @strawberry.field
-    def title(self) -> str | None:
-        return self.record.title
-
-    @strawberry.field
-    def run_command(self) -> str | None:
-        return self.record.run_command
+    number = record_attr("number", int | None)
+    title = record_attr("title", str | None)
+    run_command = record_attr("run_command", str | None)
 
     @strawberry.field
     def status(self) -> ExecutionStatus:
         return execution_status(self.record.status.execution_status)
 
-    @strawberry.field(description="Domino's `executionStatus`, as it sent it.")
-    def native_status(self) -> str:
-        return self.record.status.execution_status
-
-    @strawberry.field
-    def is_completed(self) -> bool | None:
-        return self.record.status.is_completed
-
-    @strawberry.field
-    def is_archived(self) -> bool | None:
-        return self.record.status.is_archived
-
-    @strawberry.field(description="Whether a scheduled trigger started it.")
-    def is_scheduled(self) -> bool | None:
-        return self.record.status.is_scheduled
-
-    @strawberry.field(description="When the start request was submitted.")
-    def submitted_at(self) -> datetime | None:
-        return self.record.stage_times.submission_time
-
-    @strawberry.field
-    def started_at(self) -> datetime | None:
-        return self.record.stage_times.start_time
-
-    @strawberry.field
-    def ended_at(self) -> datetime | None:
-        return self.record.stage_times.completed_time
+    native_status = record_attr("status.execution_status", str, description="Domino's `executionStatus`, as it sent it.")
+    is_completed = record_attr("status.is_completed", bool | None)
+    is_archived = record_attr("status.is_archived", bool | None)
+    is_scheduled = record_attr("status.is_scheduled", bool | None, description="Whether a scheduled trigger started it.")
+    submitted_at = record_attr("stage_times.submission_time", datetime | None, description="When the start request was submitted.")
+    started_at = record_attr("stage_times.start_time", datetime | None)
+    ended_at = record_attr("stage_times.completed_time", datetime | None)
 
     @strawberry.field
     def duration_seconds(self) -> float | None:
@@ -684,13 +611,8 @@ class DominoDataset(DominoNode, Dataset):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.record.description
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.created_at
+    description = record_attr("description", str | None)
+    created_at = record_attr("created_at", datetime | None)
 
     @strawberry.field
     def snapshot_count(self) -> int:
@@ -826,25 +748,11 @@ class DominoDatasetSnapshot(DominoNode, ArtifactVersion):
 class DominoRegisteredModel(DominoNode, Model):
     record: strawberry.Private[wire.DominoRegisteredModel]
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.record.name
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.record.description
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return self.record.updated_at
-
-    @strawberry.field
-    def discoverable(self) -> bool | None:
-        return self.record.discoverable
+    name = record_attr("name", str)
+    description = record_attr("description", str | None)
+    created_at = record_attr("created_at", datetime | None)
+    updated_at = record_attr("updated_at", datetime | None)
+    discoverable = record_attr("discoverable", bool | None)
 
     @strawberry.field
     def tags(self) -> list[DominoKeyValue]:
@@ -899,25 +807,11 @@ class DominoModelVersion(DominoNode, ModelVersion):
     def name(self) -> str:
         return str(self.record.model_version)
 
-    @strawberry.field
-    def number(self) -> int:
-        return self.record.model_version
-
-    @strawberry.field
-    def model_name(self) -> str:
-        return self.record.model_name
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime | None:
-        return self.record.updated_at
-
-    @strawberry.field(description="The MLflow experiment run it was registered from.")
-    def experiment_run_id(self) -> str | None:
-        return self.record.experiment_run_id
+    number = record_attr("model_version", int)
+    model_name = record_attr("model_name", str)
+    created_at = record_attr("created_at", datetime | None)
+    updated_at = record_attr("updated_at", datetime | None)
+    experiment_run_id = record_attr("experiment_run_id", str | None, description="The MLflow experiment run it was registered from.")
 
     @strawberry.field(description="Its stage: None, Staging, Production, Archived or a custom one.")
     async def stage(self, info: Info) -> str | None:
@@ -961,21 +855,10 @@ class DominoEnvironment(DominoNode):
     def name(self) -> str:
         return self.record.name or ""
 
-    @strawberry.field
-    def archived(self) -> bool | None:
-        return self.record.archived
-
-    @strawberry.field
-    def is_curated(self) -> bool | None:
-        return self.record.is_curated
-
-    @strawberry.field
-    def visibility(self) -> DominoEnvironmentVisibility | None:
-        return self.record.visibility
-
-    @strawberry.field
-    def active_revision_tags(self) -> list[str]:
-        return self.record.active_revision_tags
+    archived = record_attr("archived", bool | None)
+    is_curated = record_attr("is_curated", bool | None)
+    visibility = record_attr("visibility", DominoEnvironmentVisibility | None)
+    active_revision_tags = record_attr("active_revision_tags", list[str])
 
     @strawberry.field
     def latest_revision(self) -> DominoEnvironmentRevision | None:
