@@ -347,3 +347,27 @@ def test_a_wrong_api_key_is_forbidden() -> None:
         assert answer.codes() == ["FORBIDDEN"]
         assert "wrong-key" not in answer.raw.decode()
         assert gateway.client.get("/readyz").json()["platforms"]["abacus"] == "FORBIDDEN"
+
+
+def test_version_pages_resume_from_cursors(gateway: Gateway) -> None:
+    data = gateway.sandbox.abacus
+    pipeline = data.pipelines[0]
+    expected = [v.id for v in sorted((v for v in data.pipeline_versions if v.pipeline_id == pipeline.id), key=lambda v: v.created_at, reverse=True)]
+    seen: list[str] = []
+    after = None
+    while True:
+        answer = gateway(
+            """query($p: ID!, $a: String) { abacus { pipelineVersions(pipeline: $p, first: 2, after: $a) {
+                totalCount pageInfo { hasNextPage endCursor } nodes { nativeId } } } }""",
+            {"p": pipeline.id, "a": after},
+        )
+        assert answer.errors == [] and answer.calls == 1
+        page = answer.data["abacus"]["pipelineVersions"]
+        seen += [node["nativeId"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            assert page["totalCount"] == len(expected)
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == expected
+    deep = gateway("""query($p: ID!) { abacus { pipelineVersions(pipeline: $p, first: 1000) { totalCount } } }""", {"p": pipeline.id})
+    assert deep.codes() == ["BAD_USER_INPUT"] and deep.calls == 0

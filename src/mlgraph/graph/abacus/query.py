@@ -29,15 +29,13 @@ from mlgraph.graph.abacus.types import (
     AbacusProject,
     AbacusUser,
     abacus_id,
-    head_limit,
-    head_window,
+    head_page,
     loaders,
     not_found,
     pipelines_of,
     versions_page,
-    window,
 )
-from mlgraph.graph.connection import Connection, connection
+from mlgraph.graph.connection import Connection
 
 #: The loader and message label of each type a global id can name.
 _GETTERS: dict[type[AbacusNode], tuple[Callable[[AbacusLoaders], Any], str]] = {
@@ -118,12 +116,14 @@ class AbacusQuery:
     async def projects(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AbacusProject] | None:
-        win = window(info, first, after)
-        limit = head_limit(win)
-        records = await loaders(info).client.list_projects(limit=limit)
-        loaders(info).projects.prime_many(records)
-        items, total = head_window(records, win, len(records) >= limit)
-        return connection([AbacusProject(record=r) for r in items], win, total)
+        return await head_page(
+            info,
+            first,
+            after,
+            lambda limit: loaders(info).client.list_projects(limit=limit),
+            loaders(info).projects.prime_many,
+            lambda record: AbacusProject(record=record),
+        )
 
     project = getter(AbacusProject, "project")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
@@ -66,18 +67,27 @@ def not_found(label: str, key: str) -> NotFound:
     return NotFound(wire.PLATFORM, f"abacus {label} {key} not found", 404)
 
 
-def head_window(items: list[Any], win: Window, more: bool) -> tuple[list[Any], int | None]:
-    """The window of a list read from its start (Abacus pages by "start after
-    this id", not by offset): its items, and the total when the read reached the end."""
-    return items[win.offset : win.offset + win.limit], None if more else len(items)
-
-
-def head_limit(win: Window) -> int:
-    """How many items to read from the start to hold the window and tell whether more follow."""
-    wanted = win.offset + win.limit + 1
-    if wanted > wire.MAX_PAGE_SIZE:
+async def head_page(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    fetch: Callable[[int], Awaitable[list[Any]]],
+    prime: Callable[[list[Any]], None],
+    wrap: Callable[[Any], Any],
+) -> Connection[Any]:
+    """A connection over a list Abacus.AI pages by "start after this id", not
+    by offset: read from the start, one call, as deep as the window and one
+    more item, which tells whether more follow (the total is known only when
+    the read reached the end)."""
+    win = window(info, first, after)
+    limit = win.offset + win.limit + 1
+    if limit > wire.MAX_PAGE_SIZE:
         raise UserInputError(f"Abacus.AI lists reach {wire.MAX_PAGE_SIZE - 1} items deep at most")
-    return wanted
+    records = await fetch(limit)
+    prime(records)
+    more = len(records) >= limit
+    items = records[win.offset : win.offset + win.limit]
+    return connection([wrap(record) for record in items], win, None if more else len(records))
 
 
 #: Abacus.AI's pipeline and step version statuses, mapped to the unified one.
@@ -312,12 +322,14 @@ class AbacusPipeline(AbacusNode):
 async def versions_page(
     info: Info, pipeline_id: str, first: int | None, after: str | None
 ) -> Connection[AbacusPipelineVersion]:
-    win = window(info, first, after)
-    limit = head_limit(win)
-    records = await loaders(info).client.list_pipeline_versions(pipeline_id, limit)
-    loaders(info).prime_versions(records)
-    items, total = head_window(records, win, len(records) >= limit)
-    return connection([AbacusPipelineVersion(record=r) for r in items], win, total)
+    return await head_page(
+        info,
+        first,
+        after,
+        lambda limit: loaders(info).client.list_pipeline_versions(pipeline_id, limit),
+        loaders(info).prime_versions,
+        lambda record: AbacusPipelineVersion(record=record),
+    )
 
 
 async def project_of(info: Info, project_id: str | None) -> AbacusProject | None:
@@ -575,12 +587,14 @@ class AbacusDataset(AbacusNode, Dataset):
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AbacusDatasetVersion] | None:
-        win = window(info, first, after)
-        limit = head_limit(win)
-        records = await loaders(info).client.list_dataset_versions(self.record.id, limit=limit)
-        loaders(info).dataset_versions.prime_many(records)
-        items, total = head_window(records, win, len(records) >= limit)
-        return connection([AbacusDatasetVersion(record=r) for r in items], win, total)
+        return await head_page(
+            info,
+            first,
+            after,
+            lambda limit: loaders(info).client.list_dataset_versions(self.record.id, limit=limit),
+            loaders(info).dataset_versions.prime_many,
+            lambda record: AbacusDatasetVersion(record=record),
+        )
 
 
 @strawberry.type(description="A version of an Abacus.AI dataset.")
@@ -682,12 +696,14 @@ class AbacusModel(AbacusNode, Model):
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AbacusModelVersion] | None:
-        win = window(info, first, after)
-        limit = head_limit(win)
-        records = await loaders(info).client.list_model_versions(self.record.id, limit=limit)
-        loaders(info).model_versions.prime_many(records)
-        items, total = head_window(records, win, len(records) >= limit)
-        return connection([AbacusModelVersion(record=r) for r in items], win, total)
+        return await head_page(
+            info,
+            first,
+            after,
+            lambda limit: loaders(info).client.list_model_versions(self.record.id, limit=limit),
+            loaders(info).model_versions.prime_many,
+            lambda record: AbacusModelVersion(record=record),
+        )
 
 
 @strawberry.type(description="A trained version of an Abacus.AI model.")
