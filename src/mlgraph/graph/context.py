@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from mlgraph.backends.ledger import Ledger
 from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.domino.loaders import DominoLoaders
-from mlgraph.graph.errors import NotConfigured
+from mlgraph.graph.errors import GatewayError, NotConfigured
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.settings import Settings
 
@@ -29,6 +32,18 @@ class GraphContext:
         self._zenml = zenml
         self._domino = domino
         self._abacus = abacus
+        #: Errors reported beside data (a merged list's failed platforms).
+        self.reported: list[GraphQLError] = []
+
+    def configured(self, platform: str) -> bool:
+        return {"zenml": self._zenml, "domino": self._domino, "abacus": self._abacus}.get(platform) is not None
+
+    def report(self, errors: Iterable[GatewayError], field: str) -> None:
+        """Errors that do not null a field: the field's data holds what did answer."""
+        for error in errors:
+            self.reported.append(
+                GraphQLError(error.message, path=[field], extensions={**error.extensions, "code": error.code})
+            )
 
     @property
     def zenml(self) -> ZenMLLoaders:

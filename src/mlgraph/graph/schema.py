@@ -23,6 +23,7 @@ from mlgraph.graph.abacus.query import AbacusQuery
 from mlgraph.graph.domino.mutations import DominoMutation
 from mlgraph.graph.domino.query import NODE_GETTERS as DOMINO_NODE_GETTERS
 from mlgraph.graph.domino.query import DominoQuery
+from mlgraph.graph.unified import UnifiedQuery
 from mlgraph.graph.zenml.mutations import ZenMLMutation
 from mlgraph.graph.zenml.query import NODE_GETTERS as ZENML_NODE_GETTERS
 from mlgraph.graph.zenml.query import ZenMLQuery
@@ -73,6 +74,7 @@ class Query:
         return AbacusQuery()
 
 
+Query = merge_types("Query", (Query, UnifiedQuery))
 Mutation = merge_types("Mutation", (ZenMLMutation, DominoMutation, AbacusMutation))
 
 
@@ -116,19 +118,28 @@ class GatewaySchema(strawberry.Schema):
                 data, errors = await compiled.execute(context_value, variable_values, root_value)
             except UnsupportedDocument:
                 compiled = None  # something only known while running, e.g. a null @skip condition
+                _reported(context_value).clear()
         if compiled is None:
-            return await super().execute(
+            result = await super().execute(
                 query, variable_values, context_value, root_value, operation_name, **kwargs
             )
+            if _reported(context_value):
+                result.errors = [*(result.errors or []), *_reported(context_value)]
+            return result
         return ExecutionResult(
             data=data,
-            errors=[coded(error) for error in errors] or None,
+            errors=[*(coded(error) for error in errors), *_reported(context_value)] or None,
             extensions=debug_extensions(context_value),
         )
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are classified and logged by ``coded``; expected ones
         (a 404, a bad id) must not fill the log with tracebacks."""
+
+
+def _reported(context: Any) -> list[GraphQLError]:
+    """Errors resolvers reported beside their data (see ``GraphContext.report``)."""
+    return getattr(context, "reported", [])
 
 
 def _compiled_execution(context: Any) -> bool:

@@ -306,12 +306,14 @@ def project_accessible(project: DominoProject, user_id: str) -> bool:
 
 # ---------------------------------------------------------------- generation
 
+# (login, first, last, email): Grace signs in everywhere with one address,
+# typed in another case on each platform, for matching people across them.
 _USERS = [
-    ("ada_lovelace", "Ada", "Lovelace"),
-    ("steve_holt", "Steve", "Holt"),
-    ("martin_hito", "Martin", "Hito"),
-    ("grace_hopper", "Grace", "Hopper"),
-    ("tuan_nguyen", "Tuan", "Nguyen"),
+    ("ada_lovelace", "Ada", "Lovelace", "ada.lovelace@acme.example"),
+    ("steve_holt", "Steve", "Holt", "steve.holt@acme.example"),
+    ("martin_hito", "Martin", "Hito", "martin.hito@acme.example"),
+    ("grace_hopper", "Grace", "Hopper", "GRACE@example.com"),
+    ("tuan_nguyen", "Tuan", "Nguyen", "tuan.nguyen@acme.example"),
 ]
 _PROJECTS = [
     ("churn-analysis", "Predict which customers leave next quarter"),
@@ -424,7 +426,7 @@ class _Generator:
 
     def users(self) -> list[DominoUser]:
         users = []
-        for i, (login, first, last) in enumerate(_USERS):
+        for i, (login, first, last, email) in enumerate(_USERS):
             avatar = None if i % 2 else f"https://www.gravatar.com/avatar/{self.rng.getrandbits(128):032x}"
             users.append(DominoUser(
                 id=self.oid(i * 3600),
@@ -432,7 +434,7 @@ class _Generator:
                 first_name=first,
                 last_name=last,
                 full_name=f"{first} {last}",
-                email=f"{login.replace('_', '.')}@acme.example",
+                email=email,
                 company_name="Acme Analytics",
                 avatar_url=avatar,
             ))
