@@ -21,16 +21,17 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.wire import ReadAs, ReadThroughModel, or_default
 
 PLATFORM = "domino"
 #: Domino's pages hold at most this many objects (and hardware tiers and users are few).
@@ -98,22 +99,31 @@ class SnapshotStatus(CaseInsensitiveEnum):
     UNKNOWN = "unknown"
 
 
-class NullsAreAbsent(BaseModel):
-    """An explicit ``null`` reads like a missing field: the seed marks nearly
-    nothing required, and one ``null`` must not fail a whole page."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
+E = TypeVar("E", bound=CaseInsensitiveEnum)
 
 
-class DominoModel(NullsAreAbsent):
-    """camelCase on the wire, snake_case in Python; unknown fields ignored."""
+def read_enum(enum: type[E]) -> ReadAs:
+    """Store the word as sent; read it as ``enum`` (case-insensitively) when
+    the graph asks, so a page validates without a Python call per record."""
+    return ReadAs(lambda word: enum(word) if word is not None else None)
+
+
+class DominoModel(ReadThroughModel):
+    """camelCase on the wire, snake_case in Python; unknown fields ignored.
+
+    The seed marks nearly nothing required and one ``null`` must not fail a
+    whole page: every field accepts ``null``, and fields with a default
+    other than ``None`` read ``null`` as that default (``or_default``).
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+T = TypeVar("T")
+#: A list that may arrive as ``null``: read as empty.
+NullableList = Annotated[list[T] | None, or_default(list)]
+#: A mapping that may arrive as ``null``: read as empty.
+NullableDict = Annotated[dict[str, str] | None, or_default(dict)]
 
 
 class DominoPagination(DominoModel):
@@ -125,7 +135,7 @@ class DominoPagination(DominoModel):
 
 class DominoMetadata(DominoModel):
     request_id: str | None = None
-    notices: list[str] = Field(default_factory=list)
+    notices: NullableList[str] = None
     offset: int | None = None
     limit: int | None = None
     total_count: int | None = None
@@ -164,8 +174,8 @@ class DominoProject(DominoModel):
     description: str | None = None
     owner_id: str | None = None
     owner_username: str | None = None
-    visibility: ProjectVisibility | None = None
-    collaborators: list[dict[str, Any]] = Field(default_factory=list)
+    visibility: Annotated[str | None, read_enum(ProjectVisibility)] = None
+    collaborators: NullableList[dict[str, Any]] = None
 
 
 class DominoInformation(DominoModel):
@@ -207,13 +217,13 @@ class DominoTierCapacity(DominoModel):
 
 
 class DominoTierFlags(DominoModel):
-    is_archived: bool = False
-    is_data_analyst_tier: bool = False
-    is_default: bool = False
-    is_default_for_model_api: bool = False
-    is_global: bool = False
-    is_model_api_tier: bool = False
-    is_visible: bool = True
+    is_archived: Annotated[bool | None, or_default(lambda: False)] = None
+    is_data_analyst_tier: Annotated[bool | None, or_default(lambda: False)] = None
+    is_default: Annotated[bool | None, or_default(lambda: False)] = None
+    is_default_for_model_api: Annotated[bool | None, or_default(lambda: False)] = None
+    is_global: Annotated[bool | None, or_default(lambda: False)] = None
+    is_model_api_tier: Annotated[bool | None, or_default(lambda: False)] = None
+    is_visible: Annotated[bool | None, or_default(lambda: True)] = None
 
 
 class DominoHardwareTier(DominoModel):
@@ -223,17 +233,17 @@ class DominoHardwareTier(DominoModel):
     resources: DominoTierResources | None = None
     gpu_configuration: DominoGpuConfiguration | None = None
     capacity: DominoTierCapacity | None = None
-    flags: DominoTierFlags = Field(default_factory=DominoTierFlags)
+    flags: Annotated[DominoTierFlags | None, or_default(lambda: DominoTierFlags())] = None
     node_pool: str | None = None
     max_simultaneous_executions: int | None = None
-    availability_zones: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    availability_zones: NullableList[str] = None
+    tags: NullableList[str] = None
     creation_time: datetime | None = None
     update_time: datetime | None = None
 
 
 class DominoJobStatus(DominoModel):
-    execution_status: str = "Unknown"
+    execution_status: Annotated[str | None, or_default(lambda: "Unknown")] = None
     is_completed: bool | None = None
     is_archived: bool | None = None
     is_scheduled: bool | None = None
@@ -276,7 +286,7 @@ class DominoDatasetMount(DominoModel):
 
 
 class DominoGitRef(DominoModel):
-    ref_type: GitRefType | None = None
+    ref_type: Annotated[str | None, read_enum(GitRefType)] = None
     value: str | None = None
 
 
@@ -313,14 +323,14 @@ class DominoJob(DominoModel):
     project_id: str | None = Field(
         None, validation_alias=AliasChoices("projectId", AliasPath("projects", 0, "projectId"))
     )
-    status: DominoJobStatus = Field(default_factory=DominoJobStatus)
-    stage_times: DominoStageTimes = Field(default_factory=DominoStageTimes)
+    status: Annotated[DominoJobStatus | None, or_default(lambda: DominoJobStatus())] = None
+    stage_times: Annotated[DominoStageTimes | None, or_default(lambda: DominoStageTimes())] = None
     usage: DominoJobUsage | None = None
     commit_details: DominoCommitDetails | None = None
     compute_cluster: DominoComputeCluster | None = None
-    dataset_mounts: list[DominoDatasetMount] = Field(default_factory=list)
+    dataset_mounts: NullableList[DominoDatasetMount] = None
     main_repo_git_ref: DominoGitRef | None = None
-    domino_stats: list[DominoStat] = Field(default_factory=list)
+    domino_stats: NullableList[DominoStat] = None
     run_launcher_id: str | None = None
     # Only in JobDetailsV1: a listed record leaves these out.
     tags: list[DominoTag] | None = None
@@ -338,8 +348,8 @@ class DominoJob(DominoModel):
 
 
 class DominoLogLine(DominoModel):
-    log: str = ""
-    log_type: LogType | None = None
+    log: Annotated[str | None, or_default(str)] = None
+    log_type: Annotated[str | None, read_enum(LogType)] = None
     size: int | None = None
     timestamp: datetime | None = None
 
@@ -347,7 +357,7 @@ class DominoLogLine(DominoModel):
 class DominoJobLogs(DominoModel):
     help_link: str | None = None
     is_complete: bool | None = None
-    log_content: list[DominoLogLine] = Field(default_factory=list)
+    log_content: NullableList[DominoLogLine] = None
     problem: str | None = None
 
 
@@ -357,9 +367,9 @@ class DominoDataset(DominoModel):
     description: str | None = None
     project_id: str | None = None
     created_at: datetime | None = None
-    snapshot_ids: list[str] = Field(default_factory=list)
+    snapshot_ids: NullableList[str] = None
     #: Tag name -> the snapshot it points at.
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: NullableDict = None
 
 
 class DominoDatasetProjectInfo(DominoModel):
@@ -382,7 +392,7 @@ class DominoSnapshot(DominoModel):
     creator_id: str | None = None
     created_at: datetime | None = None
     description: str | None = None
-    status: SnapshotStatus | None = None
+    status: Annotated[str | None, read_enum(SnapshotStatus)] = None
     last_mounted: datetime | None = None
 
 
@@ -400,7 +410,7 @@ class DominoRegisteredModel(DominoModel):
     owner_username: str | None = None
     project: DominoModelProject | None = None
     discoverable: bool | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: NullableDict = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -419,7 +429,7 @@ class DominoModelVersion(DominoModel):
     current_stage: str | None = None
     owner_username: str | None = None
     project: DominoModelProject | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: NullableDict = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -449,18 +459,18 @@ class DominoEnvironment(DominoModel):
     id: str
     name: str | None = None
     archived: bool | None = None
-    visibility: EnvironmentVisibility | None = None
+    visibility: Annotated[str | None, read_enum(EnvironmentVisibility)] = None
     owner: DominoEnvironmentOwner | None = None
     latest_revision: DominoEnvironmentRevision | None = None
     selected_revision: DominoEnvironmentRevision | None = None
-    active_revision_tags: list[str] = Field(default_factory=list)
+    active_revision_tags: NullableList[str] = None
     is_curated: bool | None = None
 
 
 R = TypeVar("R", bound=BaseModel)
 
 
-class DominoPage(NullsAreAbsent, Generic[R]):
+class DominoPage(ReadThroughModel, Generic[R]):
     """A page under whichever key the endpoint names its objects."""
 
     model_config = ConfigDict(extra="ignore")
@@ -470,14 +480,14 @@ class DominoPage(NullsAreAbsent, Generic[R]):
             "items", "jobs", "hardwareTiers", "datasets", "snapshots", "projects", "users"
         )
     )
-    metadata: DominoMetadata = Field(default_factory=DominoMetadata)
+    metadata: Annotated[DominoMetadata | None, or_default(lambda: DominoMetadata())] = None
 
     @property
     def total(self) -> int | None:
         return self.metadata.total
 
 
-class DominoEnvelope(NullsAreAbsent, Generic[R]):
+class DominoEnvelope(BaseModel, Generic[R]):
     """A single object under the key named after it."""
 
     model_config = ConfigDict(extra="ignore")
@@ -818,7 +828,7 @@ class DominoClient(BackendClient):
         await self.self_user()
 
 
-class DominoMetadataOnly(NullsAreAbsent):
+class DominoMetadataOnly(BaseModel):
     """A body that says nothing but its metadata (a delete's answer)."""
 
     model_config = ConfigDict(extra="ignore")

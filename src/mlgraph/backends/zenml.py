@@ -37,6 +37,7 @@ from pydantic import (
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.wire import ReadAs, install_read_through
 
 PLATFORM = "zenml"
 API = "/api/v1"
@@ -44,36 +45,6 @@ API = "/api/v1"
 ONEOF_CHUNK = 500
 #: The server refuses larger pages with 422.
 MAX_PAGE_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class ReadAs:
-    """Field marker: the attribute reads the validated value through ``convert``.
-
-    pydantic-core stores what it validated in the instance ``__dict__`` with no
-    Python call; a data descriptor of the same name (installed by
-    ``ZenMLRecord``) converts on attribute access, so only values the graph
-    reads pay. ``model_copy(update=...)`` writes ``__dict__`` and keeps working;
-    ``model_dump`` shows the stored form.
-    """
-
-    convert: Callable[[Any], Any]
-
-
-class _ReadThrough:
-    def __init__(self, name: str, convert: Callable[[Any], Any]) -> None:
-        self.name = name
-        self.convert = convert
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            # No class attribute, so pydantic never takes it for a default and
-            # subclasses inherit the field itself.
-            raise AttributeError(self.name)
-        return self.convert(obj.__dict__.get(self.name))
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        raise AttributeError(f"{self.name} is read-only")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -183,17 +154,10 @@ class ZenMLRecord(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        _install_read_through(cls)
+        install_read_through(cls)
 
 
-def _install_read_through(cls: type[BaseModel]) -> None:
-    for name, field in cls.model_fields.items():
-        marker = next((m for m in field.metadata if isinstance(m, ReadAs)), None)
-        if marker is not None:
-            setattr(cls, name, _ReadThrough(name, marker.convert))
-
-
-_install_read_through(ZenMLRecord)
+install_read_through(ZenMLRecord)
 
 
 class ZenMLUser(ZenMLRecord):
