@@ -1,7 +1,8 @@
 """Server entry points for the benchmark harness, one uvicorn process each.
 
     python -m benchmarks.servers emulator --steps N --latency-ms 20 --port P
-    python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q
+    python -m benchmarks.servers domino-emulator --jobs N --latency-ms 20 --port P
+    python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q --domino-url http://127.0.0.1:R
     python -m benchmarks.servers plain --port P
 
 The gateway is served through `mlgraph.cli.run_server` (what `mlgraph serve`
@@ -9,9 +10,12 @@ runs) when it exists; the emulator and the plain app through `uvicorn.run`
 with default settings.
 
 The emulator and the plain app generate the same seeded data set from the same
-arguments (`dataset_args`), so every process sees identical records. The
-emulator also answers `POST /__bench/latency?ms=X`, which changes its injected
-latency while it serves (the harness uses it for the small-query phase).
+arguments (`dataset_args`; `domino_dataset_args` for the Domino emulator), so
+every process sees identical records. The Domino emulator requires the API key
+`DOMINO_API_KEY` (header `X-Domino-Api-Key`), as Domino does; the gateway is
+given it through `MLGRAPH_DOMINO__API_KEY`. Both emulators also answer
+`POST /__bench/latency?ms=X`, which changes the injected latency while they
+serve (the harness uses it for the small-query phase).
 """
 
 from __future__ import annotations
@@ -33,6 +37,36 @@ def generate(steps: int):  # type: ignore[no-untyped-def]
     from mlgraph.sandbox.zenml_data import ZenMLDataset
 
     return ZenMLDataset.generate(**dataset_args(steps))
+
+
+#: The key the Domino emulator demands and the gateway and the baseline send.
+DOMINO_API_KEY = "bench-domino-key"
+#: `DominoData` puts two jobs (from 6 jobs on) in its forbidden project.
+DOMINO_FORBIDDEN_JOBS = 2
+
+
+def domino_dataset_args(jobs: int) -> dict[str, int]:
+    """One visible project holding exactly `jobs` jobs (archived ones included),
+    plus the forbidden project with its two: `DominoData.generate` always adds
+    the forbidden one last and places two of its jobs there."""
+    return {"seed": SEED, "projects": 1, "jobs": jobs + DOMINO_FORBIDDEN_JOBS}
+
+
+def domino_generate(jobs: int):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.domino_data import DominoData
+
+    return DominoData.generate(**domino_dataset_args(jobs))
+
+
+def domino_project(data) -> str:  # type: ignore[no-untyped-def]
+    """The id of the one visible project, after checking it holds every visible job."""
+    project = data.projects[0]
+    if not data.can_access(project.id):
+        raise RuntimeError("the first Domino project is not visible")
+    visible = [j for j in data.jobs if data.can_access(j.project_id)]
+    if any(j.project_id != project.id for j in visible):
+        raise RuntimeError("visible Domino jobs outside the first project")
+    return project.id
 
 
 class LatencyControl:
@@ -65,9 +99,21 @@ def emulator_app(steps: int, latency_ms: float):  # type: ignore[no-untyped-def]
     return LatencyControl(app, faults)
 
 
-def gateway_app(zenml_url: str | None):  # type: ignore[no-untyped-def]
+def domino_emulator_app(jobs: int, latency_ms: float):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.domino import create_domino_emulator
+    from mlgraph.sandbox.faults import Faults
+
+    faults = Faults(latency_ms=latency_ms)
+    app = create_domino_emulator(domino_generate(jobs), api_key=DOMINO_API_KEY, faults=faults)
+    return LatencyControl(app, faults)
+
+
+def gateway_app(zenml_url: str | None, domino_url: str | None = None):  # type: ignore[no-untyped-def]
     if zenml_url:
         os.environ["MLGRAPH_ZENML__URL"] = zenml_url
+    if domino_url:
+        os.environ["MLGRAPH_DOMINO__URL"] = domino_url
+        os.environ["MLGRAPH_DOMINO__API_KEY"] = DOMINO_API_KEY
     from mlgraph.app import create_app
     from mlgraph.settings import Settings
 
@@ -138,16 +184,20 @@ def plain_app(zenml_url: str):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.servers")
-    parser.add_argument("kind", choices=["emulator", "gateway", "plain"])
+    parser.add_argument("kind", choices=["emulator", "domino-emulator", "gateway", "plain"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--zenml-url", default=None)
+    parser.add_argument("--domino-url", default=None)
     args = parser.parse_args(argv)
     if args.kind == "emulator":
         app = emulator_app(args.steps, args.latency_ms)
+    elif args.kind == "domino-emulator":
+        app = domino_emulator_app(args.jobs, args.latency_ms)
     elif args.kind == "gateway":
-        app = gateway_app(args.zenml_url)
+        app = gateway_app(args.zenml_url, args.domino_url)
     else:
         app = plain_app(args.zenml_url)
     if args.kind == "gateway":
