@@ -20,12 +20,13 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.wire import NullableList, ReadThroughModel
 
 PLATFORM = "abacus"
 API = "/api/v0"
@@ -33,28 +34,21 @@ API = "/api/v0"
 MAX_PAGE_SIZE = 1000
 
 
-class AbacusModel(BaseModel):
+class AbacusModel(ReadThroughModel):
     """camelCase on the wire, snake_case in Python; unknown fields ignored,
-    an explicit ``null`` read as absent."""
+    an explicit ``null`` list read as empty (``NullableList``), all in Rust."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
 
 
 class AbacusCodeSource(AbacusModel):
     source_type: str | None = None
     source_code: str | None = None
     application_connector_id: str | None = None
-    package_requirements: list[Any] = Field(default_factory=list)
+    package_requirements: NullableList[Any] = None
     status: str | None = None
     error: str | None = None
-    module_dependencies: list[Any] = Field(default_factory=list)
+    module_dependencies: NullableList[Any] = None
 
 
 class AbacusFunctionArgument(AbacusModel):
@@ -97,12 +91,12 @@ class AbacusStepVersion(AbacusModel):
     output_errors: str | None = None
     python_function_id: str | None = None
     function_variable_mappings: Any = None
-    step_dependencies: list[str] = Field(default_factory=list)
+    step_dependencies: NullableList[str] = None
     output_variable_mappings: Any = None
     cpu_size: str | None = None
     memory: float | None = None
     timeout: int | None = None
-    pipeline_step_version_references: list[AbacusReference] = Field(default_factory=list)
+    pipeline_step_version_references: NullableList[AbacusReference] = None
     code_source: AbacusCodeSource | None = None
 
     @property
@@ -119,9 +113,9 @@ class AbacusPipelineVersion(AbacusModel):
     completed_at: datetime | None = None
     status: str | None = None
     error: str | None = None
-    step_versions: list[AbacusStepVersion] = Field(default_factory=list)
+    step_versions: NullableList[AbacusStepVersion] = None
     code_source: AbacusCodeSource | None = None
-    pipeline_variable_mappings: list[AbacusFunctionArgument] = Field(default_factory=list)
+    pipeline_variable_mappings: NullableList[AbacusFunctionArgument] = None
 
     @property
     def id(self) -> str:
@@ -136,7 +130,7 @@ class AbacusPipelineStep(AbacusModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     python_function_id: str | None = None
-    step_dependencies: list[str] = Field(default_factory=list)
+    step_dependencies: NullableList[str] = None
     cpu_size: str | None = None
     memory: float | None = None
     timeout: int | None = None
@@ -157,10 +151,10 @@ class AbacusPipeline(AbacusModel):
     is_prod: bool | None = None
     warning: str | None = None
     created_by: str | None = None
-    steps: list[AbacusPipelineStep] = Field(default_factory=list)
+    steps: NullableList[AbacusPipelineStep] = None
     latest_pipeline_version: AbacusPipelineVersion | None = None
     code_source: AbacusCodeSource | None = None
-    pipeline_variable_mappings: list[AbacusFunctionArgument] = Field(default_factory=list)
+    pipeline_variable_mappings: NullableList[AbacusFunctionArgument] = None
 
     @property
     def id(self) -> str:
@@ -206,10 +200,10 @@ class AbacusModelVersion(AbacusModel):
     status: str | None = None
     training_started_at: datetime | None = None
     training_completed_at: datetime | None = None
-    feature_group_versions: list[str] = Field(default_factory=list)
+    feature_group_versions: NullableList[str] = None
     error: str | None = None
-    pending_deployment_ids: list[str] = Field(default_factory=list)
-    failed_deployment_ids: list[str] = Field(default_factory=list)
+    pending_deployment_ids: NullableList[str] = None
+    failed_deployment_ids: NullableList[str] = None
     cpu_size: str | None = None
     memory: float | None = None
     best_algorithm: Any = None
@@ -251,7 +245,7 @@ class AbacusDeployment(AbacusModel):
     feature_group_version: str | None = None
     calls_per_second: float | None = None
     auto_deploy: bool | None = None
-    regions: list[Any] = Field(default_factory=list)
+    regions: NullableList[Any] = None
     error: str | None = None
 
     @property
@@ -263,8 +257,8 @@ class AbacusFeatureGroupVersion(AbacusModel):
     feature_group_version: str
     feature_group_id: str | None = None
     sql: str | None = None
-    source_tables: list[str] = Field(default_factory=list)
-    source_dataset_versions: list[str] = Field(default_factory=list)
+    source_tables: NullableList[str] = None
+    source_dataset_versions: NullableList[str] = None
     created_at: datetime | None = None
     status: str | None = None
     error: str | None = None
@@ -311,7 +305,7 @@ class AbacusProject(AbacusModel):
     use_case: str | None = None
     problem_type: str | None = None
     created_at: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: NullableList[str] = None
 
     @property
     def id(self) -> str:
@@ -338,7 +332,7 @@ class AbacusStepLogs(AbacusModel):
 
 
 class AbacusVersionLogs(AbacusModel):
-    step_logs: list[AbacusStepLogs] = Field(default_factory=list)
+    step_logs: NullableList[AbacusStepLogs] = None
 
 
 R = TypeVar("R")

@@ -31,7 +31,7 @@ from pydantic.alias_generators import to_camel
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
-from mlgraph.backends.wire import ReadAs, ReadThroughModel, or_default
+from mlgraph.backends.wire import NullableDict, NullableList, ReadAs, ReadThroughModel, or_default
 
 PLATFORM = "domino"
 #: Domino's pages hold at most this many objects (and hardware tiers and users are few).
@@ -119,11 +119,6 @@ class DominoModel(ReadThroughModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
 
-T = TypeVar("T")
-#: A list that may arrive as ``null``: read as empty.
-NullableList = Annotated[list[T] | None, or_default(list)]
-#: A mapping that may arrive as ``null``: read as empty.
-NullableDict = Annotated[dict[str, str] | None, or_default(dict)]
 
 
 class DominoPagination(DominoModel):

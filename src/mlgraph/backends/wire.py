@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -65,3 +65,10 @@ class ReadThroughModel(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         install_read_through(cls)
+
+
+T = TypeVar("T")
+#: A list that may arrive as ``null``: read as empty.
+NullableList = Annotated[list[T] | None, or_default(list)]
+#: A mapping that may arrive as ``null``: read as empty.
+NullableDict = Annotated[dict[str, str] | None, or_default(dict)]
