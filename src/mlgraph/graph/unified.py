@@ -216,11 +216,14 @@ async def _abacus_sources(context: GraphContext, spec: ExecutionFilter, *, runs:
         folded = spec.user_email.casefold()
         pipelines = [p for p in pipelines if (p.created_by or "").casefold() == folded]
 
-    def source(pipeline_id: str) -> Source:
+    def source(pipeline_id: str, steps: int) -> Source:
+        per_version = 1 if runs else max(steps, 1)
+
         async def fetch(offset: int, limit: int) -> tuple[list[Any], bool]:
-            # Every version holds at least one step, so offset + limit versions
-            # hold the window; the list has no offset, so it is read from its head.
-            wanted = min(offset + limit + 1, abacus_wire.MAX_PAGE_SIZE)
+            # A version holds a step version per step of its pipeline, so this
+            # many versions hold the window (a short read just reads on); the
+            # list has no offset, so it is read from its head.
+            wanted = min(-(-(offset + limit) // per_version) + 1, abacus_wire.MAX_PAGE_SIZE)
             versions = await client.list_pipeline_versions(pipeline_id, wanted)
             loaders.prime_versions(versions)
             if runs:
@@ -245,7 +248,7 @@ async def _abacus_sources(context: GraphContext, spec: ExecutionFilter, *, runs:
 
         return Source(f"abacus:{pipeline_id}", "abacus", read)
 
-    return [source(pipeline.id) for pipeline in pipelines]
+    return [source(pipeline.id, len(pipeline.steps)) for pipeline in pipelines]
 
 
 # ---------------------------------------------------------------- assembling
