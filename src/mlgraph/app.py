@@ -31,6 +31,7 @@ from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from mlgraph.http import graphql_endpoint
+from mlgraph.persisted import persisted_operations
 from mlgraph.settings import Settings, load_settings
 
 GRAPHQL_PATH = "/graphql"
@@ -65,10 +66,12 @@ def create_app(
     settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
     connections = Connections.from_settings(settings, transports)
+    persisted = persisted_operations(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await persisted.aclose()
         await connections.aclose()
 
     def context(request: Request) -> GraphContext:
@@ -84,6 +87,7 @@ def create_app(
 
     app = FastAPI(title="mlgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.connections = connections
+    app.state.persisted = persisted
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -91,7 +95,10 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Authorization", "X-Mlgraph-Debug"],
         )
-    app.add_route(GRAPHQL_PATH, graphql_endpoint(schema, context, graphiql, settings.max_body_bytes), methods=["GET", "POST"])
+    endpoint = graphql_endpoint(
+        schema, context, graphiql, settings.max_body_bytes, persisted, settings.persisted.cache_max_age
+    )
+    app.add_route(GRAPHQL_PATH, endpoint, methods=["GET", "POST"])
     app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
 
     @app.get("/healthz", include_in_schema=False)

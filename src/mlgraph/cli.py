@@ -1,19 +1,73 @@
-"""The ``mlgraph`` command: serve, demo, schema."""
+"""The ``mlgraph`` command: serve, demo, schema, query, check, persisted manifest.
+
+Exit codes are for cron and CI: 0 done, 1 the operation answered errors (or
+a file is invalid, or the gateway could not be reached), 2 the command line
+or the settings are wrong.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import os
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
 
+if TYPE_CHECKING:
+    from mlgraph.settings import Settings
+
 app = typer.Typer(help="mlgraph: one GraphQL graph over ZenML and other ML platforms.", no_args_is_help=True)
+persisted_app = typer.Typer(help="Persisted operations: the manifest of queries/.", no_args_is_help=True)
+app.add_typer(persisted_app, name="persisted")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default from settings: 127.0.0.1).")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default from settings: 8000).")]
+Config = Annotated[
+    Path | None, typer.Option(help="TOML settings file (also MLGRAPH_CONFIG); env vars override it.")
+]
+Folder = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Folder of *.graphql operations (default: MLGRAPH_PERSISTED__MANIFEST_DIR, ./queries)."),
+]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(code)
+
+
+def settings_or_exit(config: Path | None) -> Settings:
+    from mlgraph.settings import load_settings
+
+    try:
+        return load_settings(config)
+    except (OSError, ValueError) as exc:
+        raise fail(f"settings: {exc}", 2) from None
+
+
+def persisted_or_exit(settings: Settings) -> None:
+    """Load the manifest and check the store settings before serving: a bad
+    operations file or Redis URL stops start-up with its reason."""
+    from mlgraph.persisted import persisted_operations
+
+    try:
+        persisted_operations(settings)
+    except ValueError as exc:
+        raise fail(f"persisted operations: {exc}", 2) from None
+
+
+def folder_or_exit(folder: Path | None, config: Path | None) -> Path:
+    from mlgraph.persisted.manifest import discover_folder
+
+    found = folder or discover_folder(settings_or_exit(config).persisted.manifest_dir)
+    if found is None or not found.is_dir():
+        raise fail(f"no operations folder: {found or 'no ./queries'} (pass --dir or set MLGRAPH_PERSISTED__MANIFEST_DIR)", 2)
+    return found
 
 
 def run_server(app: object, host: str, port: int, workers: int = 1) -> None:
@@ -28,9 +82,7 @@ def run_server(app: object, host: str, port: int, workers: int = 1) -> None:
 def serve(
     host: Host = None,
     port: Port = None,
-    config: Annotated[
-        Path | None, typer.Option(help="TOML settings file (also MLGRAPH_CONFIG); env vars override it.")
-    ] = None,
+    config: Config = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
 ) -> None:
     """Serve the gateway over the platforms configured in settings."""
@@ -43,6 +95,7 @@ def serve(
         raise typer.BadParameter(str(exc), param_hint="--config") from None
     if settings.zenml is None:
         typer.secho("warning: no platform configured (set MLGRAPH_ZENML__URL)", fg="yellow", err=True)
+    persisted_or_exit(settings)
     host, port = host or settings.host, port or settings.port
     if workers > 1:
         if config is not None:
@@ -64,10 +117,17 @@ def demo(
     from mlgraph.demo import build_sandbox
     from mlgraph.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise fail(f"settings: {exc}", 2) from None
+    persisted_or_exit(settings)
     sandbox = build_sandbox(seed=seed, latency_ms=latency_ms, settings=settings)
     host, port = host or settings.host, port or settings.port
     typer.echo(f"mlgraph demo: GraphiQL at http://{host}:{port}{GRAPHQL_PATH}")
+    manifest = sandbox.app.state.persisted.manifest
+    if len(manifest):
+        typer.echo(f"{len(manifest)} persisted operations in {manifest.source}: mlgraph query NAME --url http://{host}:{port}")
     typer.echo("Paste this query there:\n")
     typer.echo(EXAMPLE_QUERY)
     run_server(sandbox.app, host, port)
@@ -83,3 +143,93 @@ def schema(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(str(graph_schema) + "\n")
     typer.echo(f"wrote {output}")
+
+
+class OutputFormat(str, Enum):
+    json = "json"
+    table = "table"
+
+
+class ManifestFormat(str, Enum):
+    apollo = "apollo"
+    relay = "relay"
+
+
+@app.command()
+def query(
+    operation: Annotated[str, typer.Argument(help="An operation name from queries/ (or its file name), or a .graphql file.")],
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="key=value, repeatable; the value is JSON when it parses, else text.")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="A running gateway (http://host:8000); without it, runs in this process.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="json: the response; table: its first list.")] = OutputFormat.json,
+    config: Config = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a --url gateway.")] = 60.0,
+) -> None:
+    """Run a persisted operation; exit 1 when the answer has errors."""
+    from mlgraph.persisted.client import (
+        RunError, UsageError, find_operation, parse_vars, render_table, request_body, run_in_process, run_remote,
+    )
+
+    settings = settings_or_exit(config)
+    try:
+        body = request_body(find_operation(operation, settings.persisted.manifest_dir), parse_vars(var or []))
+        run = run_remote(url, body, timeout) if url else run_in_process(settings, body)
+        answer: dict[str, Any] = asyncio.run(run)
+    except UsageError as exc:
+        raise fail(str(exc), 2) from None
+    except RunError as exc:
+        raise fail(str(exc), 1) from None
+    errors = answer.get("errors") or []
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(answer, indent=2))
+    else:
+        typer.echo(render_table(answer.get("data")))
+        for error in errors:
+            code = (error.get("extensions") or {}).get("code", "ERROR")
+            path = ".".join(str(p) for p in error.get("path") or [])
+            typer.secho(f"error {code}: {error.get('message')}" + (f" (at {path})" if path else ""), fg="red", err=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(folder: Folder = None, config: Config = None) -> None:
+    """Validate every file of queries/ against the schema; exit 1 if any is invalid."""
+    from mlgraph.graph.schema import DEPTH_RULE
+    from mlgraph.graph.schema import schema as graph_schema
+    from mlgraph.persisted.manifest import check_folder
+
+    found = folder_or_exit(folder, config)
+    results = check_folder(found, graph_schema._schema, [DEPTH_RULE])
+    if not results:
+        raise fail(f"{found} holds no .graphql files", 2)
+    for path, problem in results:
+        if problem is None:
+            typer.echo(f"ok    {path}")
+        else:
+            typer.secho(f"FAIL  {path}: {problem}", fg="red")
+    invalid = sum(problem is not None for _, problem in results)
+    typer.echo(f"{len(results) - invalid} valid, {invalid} invalid")
+    if invalid:
+        raise typer.Exit(1)
+
+
+@persisted_app.command("manifest")
+def persisted_manifest(
+    output: Annotated[
+        ManifestFormat, typer.Option("--format", help="apollo: apollo-persisted-query-manifest; relay: {id: document}.")
+    ] = ManifestFormat.apollo,
+    folder: Folder = None,
+    config: Config = None,
+) -> None:
+    """Print the manifest of queries/ (ids as the gateway computes them)."""
+    from mlgraph.persisted.manifest import ManifestError, load_manifest
+
+    try:
+        manifest = load_manifest(folder_or_exit(folder, config))
+    except ManifestError as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(json.dumps(manifest.apollo() if output is ManifestFormat.apollo else manifest.relay(), indent=2))

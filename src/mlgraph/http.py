@@ -11,11 +11,21 @@ This endpoint does what the GraphQL-over-HTTP spec asks and nothing more:
   parse or validate answers 400 in that media type;
 - a malformed request (bad JSON, no query, an ambiguous or unknown
   operation) answers 400 with a GraphQL error, a body over the limit 413;
-- a browser asking for HTML gets GraphiQL.
+- a browser asking for HTML gets GraphiQL;
+- a document may come by id (APQ's ``extensions.persistedQuery`` or
+  ``documentId``): ``mlgraph.persisted`` says which text runs, or which
+  Apollo error code answers, before anything else happens, so the GET rule
+  holds for persisted mutations too;
+- an error-free answer to a GET query carries ``Cache-Control`` (``public,
+  max-age=N``; ``no-cache`` when N is 0: stored, revalidated every time) and
+  a strong ``ETag`` (the SHA-256 of the body), and ``If-None-Match`` with
+  that tag gets 304 without a body. CDNs can then cache hash-only GETs, whose
+  URLs are short. Answers with errors or the debug ledger are never cached.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -25,6 +35,8 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
+
+from mlgraph.persisted import NO_CACHE, PersistedOperations, PersistedQueryError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -73,6 +85,7 @@ async def read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
             "variables": _json_param(params.get("variables"), "variables"),
             "operationName": params.get("operationName"),
             "extensions": _json_param(params.get("extensions"), "extensions"),
+            "documentId": params.get("documentId"),
         }
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -93,22 +106,38 @@ def json_response(payload: Any, status: int = 200, media_type: str = "applicatio
     return Response(orjson.dumps(payload), status_code=status, media_type=media_type)
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's weak comparison of ``If-None-Match`` against our tag."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def graphql_endpoint(
     schema: Schema,
     make_context: Callable[[Request], Any],
     graphiql: Callable[[], str],
     max_body_bytes: int,
+    persisted: PersistedOperations | None = None,
+    cache_max_age: int = 0,
 ) -> Callable[[Request], Awaitable[Response]]:
     """The handler for GET and POST /graphql."""
+    cache_control = f"public, max-age={cache_max_age}" if cache_max_age else "no-cache"
+    by_id = ("query", "extensions", "documentId")
 
     async def endpoint(request: Request) -> Response:
         accept = request.headers.get("accept", "")
-        if request.method == "GET" and "text/html" in accept and "query" not in request.query_params:
+        if request.method == "GET" and "text/html" in accept and not any(k in request.query_params for k in by_id):
             return HTMLResponse(graphiql())
         media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+        register: str | None = None
         try:
             params = await read_params(request, max_body_bytes)
             query = params.get("query")
+            if persisted is not None:
+                resolved = await persisted.resolve(params)
+                query, register = resolved.query, resolved.register
             if not isinstance(query, str) or not query.strip():
                 raise BadRequest("no `query` given")
             variables, operation_name = params.get("variables"), params.get("operationName")
@@ -120,6 +149,10 @@ def graphql_endpoint(
         except BadRequest as exc:
             error = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
             return json_response({"errors": [error]}, exc.status, media_type)
+        except PersistedQueryError as exc:
+            response = json_response(exc.payload(), exc.status, media_type)
+            response.headers["Cache-Control"] = NO_CACHE
+            return response
         if request.method != "POST" and kind is OperationType.MUTATION:
             response = json_response(
                 {"errors": [{"message": "Mutations are accepted by POST only", "extensions": {"code": "BAD_REQUEST"}}]},
@@ -138,10 +171,18 @@ def graphql_endpoint(
                 status = 400
         else:
             payload["data"] = result.data
+            if register is not None and persisted is not None:
+                await persisted.register(register, query)  # only documents that ran
         if result.errors:
             payload["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
-        return json_response(payload, status, media_type)
+        body = orjson.dumps(payload)
+        if request.method == "POST" or status != 200 or list(payload) != ["data"]:
+            return Response(body, status_code=status, media_type=media_type)
+        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', "Cache-Control": cache_control, "Vary": "Accept"}
+        if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
 
     return endpoint

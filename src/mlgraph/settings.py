@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,6 +51,38 @@ class AbacusSettings(BackendSettings):
     )
 
 
+class PersistedSettings(BaseModel):
+    """Persisted operations: the trusted manifest, APQ and GET caching."""
+
+    mode: Literal["off", "log_unknown", "enforce"] = Field(
+        "off",
+        description="Trusted documents: off runs any document; log_unknown runs any and logs those not in the "
+        "manifest; enforce runs manifest operations only (and introspection), with APQ registration off.",
+    )
+    require_id: bool = Field(
+        False, description="Refuse documents sent as text: operations must come by id (needs a mode other than off)."
+    )
+    manifest_dir: Path | None = Field(
+        None, description="Folder of *.graphql operations; default ./queries, else the source checkout's queries/."
+    )
+    apq: bool = Field(True, description="Automatic persisted queries: register documents by hash.")
+    apq_cache_bytes: int = Field(
+        32 * 1024 * 1024, ge=0, description="Bound of the in-memory APQ store (LRU), in bytes of document text."
+    )
+    apq_ttl_seconds: int | None = Field(None, ge=1, description="How long a registration lives; none: until evicted.")
+    redis_prefix: str = Field("mlgraph:apq:", min_length=1, description="Key prefix of registrations in Redis.")
+    redis_timeout: float = Field(0.5, gt=0, description="Seconds before a Redis call counts as failed.")
+    cache_max_age: int = Field(
+        0, ge=0, description="max-age of error-free GET query answers (Cache-Control: public); 0 sends no-cache."
+    )
+
+    @model_validator(mode="after")
+    def _require_id_needs_a_mode(self) -> PersistedSettings:
+        if self.require_id and self.mode == "off":
+            raise ValueError("persisted.require_id needs persisted.mode log_unknown or enforce")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLGRAPH_", env_nested_delimiter="__", extra="ignore")
 
@@ -69,6 +102,10 @@ class Settings(BaseSettings):
     )
     debug_header: bool = Field(
         True, description="Honour X-Mlgraph-Debug: 1 by returning the backend call ledger."
+    )
+    persisted: PersistedSettings = Field(default_factory=PersistedSettings)
+    redis_url: SecretStr | None = Field(
+        None, description="redis://… : APQ registrations shared by every replica; unset keeps them in memory."
     )
 
 

@@ -787,6 +787,14 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
     async def model(self, info: Info) -> ZenMLModel | None:
         return await related(info, ZenMLModel, self.record.model_id, embedded=self.record.model)
 
+    @strawberry.field(description="The runs linked to this version (the ones that produced it), newest first.")
+    async def pipeline_runs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ZenMLPipelineRun] | None:
+        return await page_of(
+            info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters={"model_version_id": self.record.id}
+        )
+
 
 @strawberry.type(description="What kind of service it is, as ZenML describes it.")
 class ZenMLServiceType:
