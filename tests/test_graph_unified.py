@@ -238,3 +238,72 @@ def test_readme_status_table_matches_the_code() -> None:
             unified = mapping(word).name
             cell = table[unified][column]
             assert word.casefold() in [w.strip().casefold() for w in cell.split(",")], (word, unified, cell)
+
+
+def test_a_sparse_filter_pages_on_instead_of_sticking() -> None:
+    """A filter the backend applies only in part (ZenML takes one time bound,
+    the other is checked after reading) may match nothing in what one page
+    reads: the page says where it read to, and paging goes on, in order."""
+    sandbox = build_sandbox(pipelines=3, runs_per_pipeline=100, steps_per_run=10)
+    started = sorted(s.start_time for s in sandbox.zenml.steps if s.start_time)
+    window = {"platforms": ["ZENML"], "startedAfter": started[0] + "Z", "startedBefore": started[200] + "Z"}
+    expected = [s.id for s in sorted(sandbox.zenml.steps, key=lambda s: s.created, reverse=True)
+                if s.start_time and started[0] <= s.start_time <= started[200]]
+    for gateway in open_gateway(sandbox):
+        from mlgraph.graph.ids import GlobalId
+
+        seen: list[str] = []
+        after = None
+        for _ in range(200):
+            answer = gateway(PAGE, {"first": 10, "after": after, "filter": window})
+            assert answer.errors == []
+            page = answer.data["executions"]
+            seen += [GlobalId.decode(node["nativeId"]).native_id for node in page["nodes"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            assert page["pageInfo"]["endCursor"], "a page with more to come must say where to go on"
+            after = page["pageInfo"]["endCursor"]
+        assert seen == expected
+
+
+def test_a_slow_platform_is_left_out_after_the_deadline() -> None:
+    sandbox = build_sandbox(
+        pipelines=1, runs_per_pipeline=1, steps_per_run=3, settings=Settings(merged_list_timeout=0.3)
+    )
+    sandbox.faults.set("/api/v0", latency_ms=3000)
+    for gateway in open_gateway(sandbox):
+        answer = gateway(PAGE, {"first": 5})
+        page = answer.data["executions"]
+        assert page["incomplete"] is True
+        assert page["failures"] == [{"platform": "ABACUS", "code": "BACKEND_UNAVAILABLE"}]
+        assert {node["platform"] for node in page["nodes"]} <= {"ZENML", "DOMINO"} and page["nodes"]
+        assert answer.errors[0]["message"] == "abacus did not answer in 0.3 s"
+
+
+def test_errors_beside_data_carry_the_response_path(small: Gateway) -> None:
+    faults = small.sandbox.faults
+    try:
+        faults.set("/api/v0", status=500)
+        answer = small(
+            """{ a: executions(first: 2) { incomplete } b: pipelineRuns(first: 2) { incomplete }
+                 p: person(email: "grace@example.com") { accounts { platform } executions(first: 2) { incomplete } } }"""
+        )
+    finally:
+        faults.clear()
+    paths = sorted(tuple(error["path"]) for error in answer.errors)
+    assert paths == [("a",), ("b",), ("p", "accounts"), ("p", "executions")]
+    assert all(error["extensions"] == {"platform": "abacus", "code": "BACKEND_UNAVAILABLE"} for error in answer.errors)
+
+
+def test_cursors_belong_to_their_list_and_filter(small: Gateway) -> None:
+    cursor = small(PAGE, {"first": 2}).data["executions"]["pageInfo"]["endCursor"]
+    other = small("""query($a: String) { users(first: 2, after: $a) { nodes { name } } }""", {"a": cursor})
+    assert other.codes() == ["BAD_USER_INPUT"] and other.calls == 0
+    filtered = small(PAGE, {"first": 2, "after": cursor, "filter": {"statuses": ["FAILED"]}})
+    assert filtered.codes() == ["BAD_USER_INPUT"] and filtered.calls == 0
+
+
+def test_first_zero_costs_no_call(small: Gateway) -> None:
+    answer = small(PAGE, {"first": 0})
+    assert answer.errors == [] and answer.calls == 0
+    assert answer.data["executions"]["nodes"] == []

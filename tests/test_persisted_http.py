@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from mlgraph.demo import Sandbox, build_sandbox
 from mlgraph.persisted import persisted_operations
 from mlgraph.persisted.manifest import load_manifest
-from mlgraph.persisted.store import MemoryStore, RedisStore
+from mlgraph.persisted.store import ENTRY_OVERHEAD, MemoryStore, RedisStore
 from mlgraph.settings import PersistedSettings, Settings, load_settings
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
@@ -187,7 +187,7 @@ def test_get_answers_carry_an_etag_and_honour_if_none_match() -> None:
         first = client.get(extensions=pq(operation.id))
         assert first.status_code == 200
         assert first.headers["cache-control"] == "public, max-age=60"
-        assert first.headers["vary"] == "Accept"
+        assert first.headers["vary"] == "Accept, X-Mlgraph-Debug"
         etag = first.headers["etag"]
         assert etag == f'"{hashlib.sha256(first.content).hexdigest()}"'
         before = client.calls()
@@ -306,23 +306,34 @@ def test_memory_store_is_an_lru_bounded_in_bytes() -> None:
 
 
 async def _lru() -> None:
-    store = MemoryStore(max_bytes=10)
+    entry = ENTRY_OVERHEAD
+    store = MemoryStore(max_bytes=2 * entry + 10)
     await store.put("a", "aaaa")
     await store.put("b", "bbbb")
     assert await store.get("a") == "aaaa"  # a is now the most recent
     await store.put("c", "cccc")
     assert (await store.get("b"), await store.get("a"), await store.get("c")) == (None, "aaaa", "cccc")
-    assert store.size == 8 and len(store) == 2
-    await store.put("big", "x" * 11)
+    assert store.size == 2 * entry + 8 and len(store) == 2
+    await store.put("big", "x" * (entry + 11))
     assert await store.get("big") is None and len(store) == 2
     await store.put("é", "éé")  # bytes, not characters
-    assert store.size == 8 and await store.get("a") is None
+    assert store.size == 2 * entry + 8 and await store.get("a") is None
+
+
+def test_many_tiny_registrations_are_bounded_by_their_entries() -> None:
+    async def scenario() -> None:
+        store = MemoryStore(max_bytes=100 * ENTRY_OVERHEAD)
+        for n in range(10_000):
+            await store.put(f"{n:064x}", f"{{a{n}:__typename}}")
+        assert len(store) < 100
+
+    asyncio.run(scenario())
 
 
 def test_memory_store_forgets_after_its_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr("mlgraph.persisted.store.time.monotonic", lambda: now[0])
-    store = MemoryStore(max_bytes=100, ttl_seconds=30)
+    store = MemoryStore(max_bytes=100 + ENTRY_OVERHEAD, ttl_seconds=30)
 
     async def scenario() -> None:
         await store.put("a", "doc")
@@ -332,3 +343,9 @@ def test_memory_store_forgets_after_its_ttl(monkeypatch: pytest.MonkeyPatch) -> 
         assert await store.get("a") is None and store.size == 0
 
     asyncio.run(scenario())
+
+
+def test_a_malformed_redis_url_says_so_without_quoting_it() -> None:
+    with pytest.raises(ValueError) as raised:
+        RedisStore("redis://:s3cret#word@redis.internal:6379/0", "mlgraph:apq:")
+    assert "s3cret" not in str(raised.value) and "redis.internal" not in str(raised.value)

@@ -160,6 +160,7 @@ def graphql_endpoint(
                 media_type,
             )
             response.headers["Allow"] = "POST"
+            response.headers["Cache-Control"] = NO_CACHE
             return response
 
         result = await schema.execute(query, variables, make_context(request), None, operation_name)
@@ -180,7 +181,7 @@ def graphql_endpoint(
         body = orjson.dumps(payload)
         if request.method == "POST" or status != 200 or list(payload) != ["data"]:
             return Response(body, status_code=status, media_type=media_type)
-        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', "Cache-Control": cache_control, "Vary": "Accept"}
+        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', "Cache-Control": cache_control, "Vary": "Accept, X-Mlgraph-Debug"}
         if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         return Response(body, status_code=status, media_type=media_type, headers=headers)

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest POST body accepted (413 above).")
     default_page_size: int = Field(20, ge=1)
+    merged_list_timeout: float = Field(
+        10.0, gt=0, description="Seconds a platform may take for its part of a merged list before it is left out."
+    )
     max_page_size: int = Field(1000, ge=1, le=10_000)
     compiled_execution: bool = Field(
         True, description="Run queries level by level (fast); off uses Strawberry's generic executor."

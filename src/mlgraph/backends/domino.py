@@ -772,6 +772,10 @@ class DominoClient(BackendClient):
         """Every visible user: the only way to find one by id (there is no get)."""
         return await self._all(lambda offset: self.users(offset=offset, limit=MAX_PAGE_SIZE))
 
+    async def all_projects(self) -> list[DominoProject]:
+        """Every project the gateway's user can see."""
+        return await self._all(lambda offset: self.projects(offset=offset, limit=MAX_PAGE_SIZE))
+
     async def all_hardware_tiers(self) -> list[DominoHardwareTier]:
         """Every tier, archived ones included, so old jobs still find theirs."""
         return await self._all(

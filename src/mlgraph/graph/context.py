@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.types import Info
@@ -38,11 +39,11 @@ class GraphContext:
     def configured(self, platform: str) -> bool:
         return {"zenml": self._zenml, "domino": self._domino, "abacus": self._abacus}.get(platform) is not None
 
-    def report(self, errors: Iterable[GatewayError], field: str) -> None:
+    def report(self, errors: Iterable[GatewayError], path: list[Any]) -> None:
         """Errors that do not null a field: the field's data holds what did answer."""
         for error in errors:
             self.reported.append(
-                GraphQLError(error.message, path=[field], extensions={**error.extensions, "code": error.code})
+                GraphQLError(error.message, path=path, extensions={**error.extensions, "code": error.code})
             )
 
     @property
@@ -66,3 +67,10 @@ class GraphContext:
 
 def context_of(info: Info) -> GraphContext:
     return info.context
+
+
+def response_path(info: Info) -> list[Any]:
+    """Where the field being resolved lands in the response (aliases and list
+    indices included), from either executor's ``info``."""
+    path = info.path
+    return path.as_list() if hasattr(path, "as_list") else list(path or [])

@@ -50,10 +50,14 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What a source read: matching items in its order, and whether it is at its end."""
+    """What a source read: matching items in its order, whether it is at its
+    end, how far it read (``scanned``, a position) and the time of the last
+    item it read, matching or not (``horizon``): what it did not read is no newer."""
 
     found: list[Found]
     exhausted: bool
+    scanned: int = 0
+    horizon: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,17 @@ class PlatformFailed(GatewayError):
         return PlatformFailure(platform=Platform(self.extensions["platform"]), code=self.code, message=self.message)
 
 
-def encode_positions(positions: dict[str, int]) -> str:
+#: The key a cursor names its list and filter under.
+SCOPE = "@"
+
+
+def encode_positions(positions: dict[str, Any]) -> str:
     raw = json.dumps(positions, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(b"merged:" + raw).decode("ascii").rstrip("=")
 
 
-def decode_positions(cursor: str) -> dict[str, int]:
+def decode_positions(cursor: str, scope: str) -> dict[str, int]:
+    """A cursor's positions; one from another list or filter is refused."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         if not raw.startswith(b"merged:"):
@@ -122,7 +131,9 @@ def decode_positions(cursor: str) -> dict[str, int]:
         positions = json.loads(raw[len(b"merged:") :])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UserInputError("invalid cursor") from None
-    if not isinstance(positions, dict) or not all(
+    if not isinstance(positions, dict) or positions.pop(SCOPE, None) != scope:
+        raise UserInputError("invalid cursor: it belongs to another list or filter")
+    if not all(
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31
         for k, v in positions.items()
     ):
@@ -136,62 +147,103 @@ class _Lane:
     position: int
     found: list[Found] = field(default_factory=list)
     exhausted: bool = False
+    scanned: int = 0
+    horizon: datetime | None = None
     taken: int = 0
 
 
 async def merged_page(
-    sources: Sequence[Source], first: int, after: str | None, failed: Sequence[PlatformFailed] = ()
+    sources: Sequence[Source],
+    first: int,
+    after: str | None,
+    *,
+    scope: str,
+    timeout: float,
+    failed: Sequence[PlatformFailed] = (),
 ) -> MergedConnection[Any]:
-    """The page of ``first`` items after ``after``. ``failed`` are platforms
-    that could not even list their sources; sources that fail now join them."""
-    positions = decode_positions(after) if after else {}
+    """The page of ``first`` items after ``after``.
+
+    ``scope`` names the list and its filter: a cursor of another list is
+    refused. A platform whose sources take longer than ``timeout`` seconds is
+    left out as failed. ``failed`` are platforms that could not even list
+    their sources.
+    """
+    positions = decode_positions(after, scope) if after else {}
     lanes = [_Lane(source, positions.get(source.key, 0)) for source in sources]
     errors: list[PlatformFailed] = list(failed)
 
     async def fill(lane: _Lane) -> None:
-        batch = await lane.source.read(lane.position, max(first, 1))
-        lane.found, lane.exhausted = batch.found, batch.exhausted
+        batch = await asyncio.wait_for(lane.source.read(lane.position, first), timeout)
+        lane.found, lane.exhausted, lane.scanned, lane.horizon = (
+            batch.found, batch.exhausted, batch.scanned, batch.horizon
+        )
 
-    outcomes = await asyncio.gather(*(fill(lane) for lane in lanes), return_exceptions=True)
+    outcomes = await asyncio.gather(*(fill(lane) for lane in lanes), return_exceptions=True) if first else []
     live: list[_Lane] = []
     for lane, outcome in zip(lanes, outcomes):
         if isinstance(outcome, (BackendError, GatewayError)):
             errors.append(PlatformFailed.of(outcome, lane.source.platform))
+        elif isinstance(outcome, asyncio.TimeoutError):
+            message = f"{lane.source.platform} did not answer in {timeout:g} s"
+            errors.append(PlatformFailed(lane.source.platform, "BACKEND_UNAVAILABLE", message))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
             live.append(lane)
 
     edges: list[Edge[Any]] = []
-    state = dict(positions)
+    state = {SCOPE: scope, **positions}
     while len(edges) < first:
-        best: _Lane | None = None
-        for lane in live:
-            if lane.taken < len(lane.found):
-                if best is None or _newer(lane.found[lane.taken], best.found[best.taken]):
-                    best = lane
+        best = _next(live)
         if best is None:
             break
         chosen = best.found[best.taken]
         best.taken += 1
         state[best.source.key] = chosen.next_position
         edges.append(Edge(cursor=encode_positions(state), node=chosen.item))
+    # A source that stopped reading before its filter matched enough has been
+    # read, without a match, through ``scanned``: the next page goes on from
+    # there, unless the page ended before all it found was taken.
+    for lane in live:
+        if lane.taken == len(lane.found) and lane.scanned > state.get(lane.source.key, lane.position):
+            state[lane.source.key] = lane.scanned
 
     # One failure a platform, however many of its sources failed.
     failures = list({error.extensions["platform"]: error for error in errors}.values())
-    has_next = any(lane.taken < len(lane.found) or not lane.exhausted for lane in live) or bool(failures)
+    has_next = not first or any(lane.taken < len(lane.found) or not lane.exhausted for lane in live) or bool(failures)
+    # Past the last edge when a lane read on without a match: a page may
+    # then be empty and still move on.
+    moved = state != {SCOPE: scope, **positions}
     return MergedConnection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
             has_previous_page=bool(after),
             start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            end_cursor=encode_positions(state) if moved else None,
         ),
         incomplete=bool(failures),
         failures=[failure.as_failure() for failure in failures],
         errors=failures,
     )
+
+
+def _next(lanes: list[_Lane]) -> _Lane | None:
+    """The lane whose next item is newest, unless a lane that stopped short
+    (its filter matched too little of what it read) may hold a newer one
+    beyond what it read: then the page ends here, and the next goes on."""
+    best: _Lane | None = None
+    for lane in lanes:
+        if lane.taken < len(lane.found) and (best is None or _newer(lane.found[lane.taken], best.found[best.taken])):
+            best = lane
+    if best is None:
+        return None
+    candidate = best.found[best.taken].at or _UNDATED
+    for lane in lanes:
+        # What a lane has not read is no newer than the last item it read.
+        if lane.taken == len(lane.found) and not lane.exhausted and candidate <= (lane.horizon or _UNDATED):
+            return None
+    return best
 
 
 def _newer(a: Found, b: Found) -> bool:
@@ -219,19 +271,24 @@ async def scan(
 
     ``fetch(offset, limit)`` returns a page and whether the list ended. With
     no ``keep`` every item matches and one call reads exactly ``want``; with
-    one, pages of ``page_size`` are read, at most ``max_pages`` of them.
+    one, pages of ``page_size`` are read, at most ``max_pages`` of them: a
+    sparse filter then returns what it found and how far it read.
     """
     found: list[Found] = []
     offset = position
+    horizon: datetime | None = None
     limit = want if keep is None else max(page_size, want)
     for _ in range(max_pages):
         items, ended = await fetch(offset, limit)
         for index, item in enumerate(items):
+            moment = _aware(at(item))
+            horizon = moment
             if keep is None or keep(item):
-                found.append(Found(item, _aware(at(item)), offset + index + 1))
+                found.append(Found(item, moment, offset + index + 1))
                 if len(found) == want:
-                    return Batch(found, exhausted=ended and index == len(items) - 1)
+                    last = index == len(items) - 1
+                    return Batch(found, exhausted=ended and last, scanned=offset + index + 1, horizon=moment)
         offset += len(items)
         if ended or not items:
-            return Batch(found, exhausted=True)
-    return Batch(found, exhausted=False)
+            return Batch(found, exhausted=True, scanned=offset, horizon=horizon)
+    return Batch(found, exhausted=False, scanned=offset, horizon=horizon)

@@ -76,15 +76,18 @@ _FAST_SCALARS = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, Graph
 
 
 class ResolverInfo:
-    """What resolvers are given as ``info`` here: the request context.
+    """What resolvers are given as ``info`` here: the request context, and
+    for resolvers marked ``wants_path`` the response path of their field.
 
-    The gateway's resolvers read ``info.context`` and nothing else.
+    The gateway's resolvers read ``info.context`` (and ``info.path``) and
+    nothing else.
     """
 
-    __slots__ = ("context",)
+    __slots__ = ("context", "path")
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, path: list[Any] | None = None) -> None:
         self.context = context
+        self.path = path
 
 
 @dataclass(slots=True)
@@ -125,6 +128,7 @@ class FieldPlan:
     #: field: implementations of one interface field may declare other defaults.
     argument_key: tuple[int, int] = (0, 0)
     batch: Callable[..., Any] | None = None
+    wants_path: bool = False
 
     def __post_init__(self) -> None:
         if self.strawberry is None:
@@ -137,6 +141,7 @@ class FieldPlan:
             self.takes_self = resolver.self_parameter is not None
             self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
             self.batch = getattr(self.func, "__batch__", None)
+            self.wants_path = getattr(self.func, "__wants_path__", False)
 
     @property
     def label(self) -> str:
@@ -191,6 +196,13 @@ async def _awaited(future: asyncio.Future[Any]) -> Any:
 @dataclass(slots=True)
 class _Failed:
     error: BaseException
+
+
+def wants_path(resolver: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a resolver that needs its field's response path in ``info.path``
+    (to report errors beside its data); only these pay for building one."""
+    resolver.__wants_path__ = True  # type: ignore[attr-defined]
+    return resolver
 
 
 def batch_resolver(many: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -454,7 +466,7 @@ class Execution:
                     batched.setdefault(id(plan), (plan, []))[1].append(work)
                     continue
                 try:
-                    value = self._resolve(plan, source)
+                    value = self._resolve_at(plan, source, work) if plan.wants_path else self._resolve(plan, source)
                     if isinstance(value, asyncio.Future):
                         value = _awaited(value)
                     if type(value) is CoroutineType:
@@ -509,6 +521,12 @@ class Execution:
         if kwargs is None:
             kwargs = self._arguments(plan)
         return func(source, **kwargs) if plan.takes_self else func(**kwargs)
+
+    def _resolve_at(self, plan: FieldPlan, source: Any, work: Work) -> Any:
+        """``_resolve`` with an ``info`` that knows where the field lands."""
+        kwargs = dict(self._arguments(plan))
+        kwargs[plan.info_name] = ResolverInfo(self.info.context, [*work.position.path(), plan.key])
+        return plan.func(source, **kwargs) if plan.takes_self else plan.func(**kwargs)
 
     def _start_batch(self, plan: FieldPlan, works: list[Work]) -> Any:
         """Call a field's many-objects resolver once for every object of the level."""

@@ -15,6 +15,7 @@ keeps its lists in.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -26,13 +27,14 @@ from mlgraph.backends import abacus as abacus_wire
 from mlgraph.backends import zenml as zenml_wire
 from mlgraph.backends.errors import BackendError
 from mlgraph.graph.abacus import types as abacus
-from mlgraph.graph.context import GraphContext, context_of
+from mlgraph.graph.context import GraphContext, context_of, response_path
 from mlgraph.graph.connection import Window
 from mlgraph.graph.domino import types as domino
 from mlgraph.graph.errors import GatewayError, UserInputError
 from mlgraph.graph.interfaces import Dataset, Execution, ExecutionStatus, HardwareTier, ModelVersion, PipelineRun, Platform, User
 from mlgraph.graph.merge import Batch, MergedConnection, PlatformFailed, Source, decode_positions, merged_page, scan
 from mlgraph.graph.zenml import types as zenml
+from mlgraph.graph.plan import wants_path
 from mlgraph.graph.zenml.types import fetch_window
 
 
@@ -120,13 +122,16 @@ def _zenml_source(
         filters["name"] = f"contains:{spec.name_contains}"
     needs_check = keep.after is not None and keep.before is not None
 
+    user_ids: list[str | None] = []
+
     async def fetch(offset: int, limit: int) -> tuple[list[Any], bool]:
         query = dict(filters)
         if spec.user_email:
-            user_id = await _zenml_user_id(context, spec.user_email)
-            if user_id is None:
+            if not user_ids:
+                user_ids.append(await _zenml_user_id(context, spec.user_email))
+            if user_ids[0] is None:
                 return [], True
-            query["user_id"] = user_id
+            query["user_id"] = user_ids[0]
         items, total = await fetch_window(
             Window(offset, limit),
             lambda number, size: client.list(resource, page=number, size=size, sort_by="desc:created", filters=query),
@@ -165,8 +170,8 @@ async def _domino_sources(context: GraphContext, spec: ExecutionFilter) -> list[
     category = next(
         (name for name, held in _DOMINO_CATEGORIES.items() if keep.statuses is not None and keep.statuses <= held), None
     )
-    projects = await client.projects(limit=domino.wire.MAX_PAGE_SIZE)
-    loaders.projects.prime_many(projects.items)
+    projects = await client.all_projects()
+    loaders.projects.prime_many(projects)
     user_id: str | None = None
     if spec.user_email:
         folded = spec.user_email.casefold()
@@ -183,7 +188,8 @@ async def _domino_sources(context: GraphContext, spec: ExecutionFilter) -> list[
 
     def source(project_id: str) -> Source:
         async def fetch(offset: int, limit: int) -> tuple[list[Any], bool]:
-            page = await client.jobs(project_id, offset=offset, limit=max(limit, 1), status_filter=category)
+            async with client.gate:  # one list a project: as many as the request's bound allows at once
+                page = await client.jobs(project_id, offset=offset, limit=max(limit, 1), status_filter=category)
             loaders.prime_jobs(page.items)
             total = page.total if page.total is not None else offset + len(page.items)
             return [domino.DominoJob(record=job) for job in page.items], offset + len(page.items) >= total
@@ -197,7 +203,7 @@ async def _domino_sources(context: GraphContext, spec: ExecutionFilter) -> list[
 
         return Source(f"domino:{project_id}", "domino", read)
 
-    return [source(project.id) for project in projects.items]
+    return [source(project.id) for project in projects]
 
 
 # ---------------------------------------------------------------- Abacus.AI
@@ -224,7 +230,8 @@ async def _abacus_sources(context: GraphContext, spec: ExecutionFilter, *, runs:
             # many versions hold the window (a short read just reads on); the
             # list has no offset, so it is read from its head.
             wanted = min(-(-(offset + limit) // per_version) + 1, abacus_wire.MAX_PAGE_SIZE)
-            versions = await client.list_pipeline_versions(pipeline_id, wanted)
+            async with client.gate:  # one list a pipeline: as many as the request's bound allows at once
+                versions = await client.list_pipeline_versions(pipeline_id, wanted)
             loaders.prime_versions(versions)
             if runs:
                 flat: list[Any] = [abacus.AbacusPipelineVersion(record=v) for v in versions]
@@ -257,32 +264,51 @@ Builders = dict[Platform, Callable[[], Awaitable[list[Source]]]]
 
 
 async def _merged(
-    info: Info, field: str, spec: ExecutionFilter, builders: Builders, first: int | None, after: str | None
+    info: Info,
+    path: list[Any],
+    scope: str,
+    spec: ExecutionFilter,
+    builders: Builders,
+    first: int | None,
+    after: str | None,
 ) -> MergedConnection[Any]:
     """Every wanted platform's sources, merged; a platform whose listing
-    fails is an error beside the others' data, never a crash."""
+    fails or takes longer than ``merged_list_timeout`` is an error beside
+    the others' data, never a crash or a stall."""
     context = context_of(info)
     limit = _window(context, first)
+    timeout = context.settings.merged_list_timeout
     if after:
-        decode_positions(after)  # a forged cursor costs no backend call
+        decode_positions(after, scope)  # a forged cursor costs no backend call
+    if limit == 0:
+        return await merged_page([], 0, after, scope=scope, timeout=timeout)
     wanted = [(platform, build) for platform, build in builders.items() if _wants(spec, platform, context)]
-    outcomes = await asyncio.gather(*(build() for _, build in wanted), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(asyncio.wait_for(build(), timeout) for _, build in wanted), return_exceptions=True
+    )
     sources: list[Source] = []
     failed: list[PlatformFailed] = []
     for (platform, _), outcome in zip(wanted, outcomes):
         if isinstance(outcome, (BackendError, GatewayError)):
             failed.append(PlatformFailed.of(outcome, platform.value))
+        elif isinstance(outcome, asyncio.TimeoutError):
+            failed.append(PlatformFailed(platform.value, "BACKEND_UNAVAILABLE", f"{platform.value} did not answer in {timeout:g} s"))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
             sources.extend(outcome)
-    page = await merged_page(sources, limit, after, failed)
-    context.report(page.errors, field)
+    page = await merged_page(sources, limit, after, scope=scope, timeout=timeout, failed=failed)
+    context.report(page.errors, path)
     return page
 
 
+def scope_of(field: str, *filters: Any) -> str:
+    """What a cursor is valid for: the list and its filter."""
+    return f"{field}:{hashlib.sha256(repr(filters).encode()).hexdigest()[:12]}"
+
+
 async def executions_page(
-    info: Info, spec: ExecutionFilter, first: int | None, after: str | None, field: str = "executions"
+    info: Info, path: list[Any], spec: ExecutionFilter, first: int | None, after: str | None
 ) -> MergedConnection[Execution]:
     context = context_of(info)
 
@@ -291,7 +317,8 @@ async def executions_page(
 
     return await _merged(
         info,
-        field,
+        path,
+        scope_of("executions", spec),
         spec,
         {
             Platform.ZENML: zenml_sources,
@@ -303,7 +330,9 @@ async def executions_page(
     )
 
 
-async def pipeline_runs_page(info: Info, spec: ExecutionFilter, first: int | None, after: str | None) -> MergedConnection[PipelineRun]:
+async def pipeline_runs_page(
+    info: Info, path: list[Any], spec: ExecutionFilter, first: int | None, after: str | None
+) -> MergedConnection[PipelineRun]:
     context = context_of(info)
 
     async def zenml_sources() -> list[Source]:
@@ -315,7 +344,7 @@ async def pipeline_runs_page(info: Info, spec: ExecutionFilter, first: int | Non
     }
     if spec.platforms and Platform.DOMINO in spec.platforms and len(spec.platforms) == 1:
         raise UserInputError("Domino Data Lab has no pipeline runs: its jobs are in `executions`")
-    return await _merged(info, "pipelineRuns", spec, builders, first, after)
+    return await _merged(info, path, scope_of("pipelineRuns", spec), spec, builders, first, after)
 
 
 def _whole(key: str, platform: str, load: Callable[[], Awaitable[list[Any]]], at: Callable[[Any], datetime | None],
@@ -357,7 +386,7 @@ def _as_execution_filter(spec: ListFilter) -> ExecutionFilter:
     return ExecutionFilter(platforms=spec.platforms)
 
 
-async def users_page(info: Info, spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[User]:
+async def users_page(info: Info, path: list[Any], spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[User]:
     context = context_of(info)
     keep = _named(spec, lambda user: f"{user.record.name if hasattr(user.record, 'name') else ''} {getattr(user.record, 'user_name', '') or ''} {user.record.email or ''}")
 
@@ -380,7 +409,7 @@ async def users_page(info: Info, spec: ListFilter, first: int | None, after: str
         Platform.DOMINO: _listing("domino", domino_users, at, keep),
         Platform.ABACUS: _listing("abacus", abacus_users, at, keep),
     }
-    return await _merged(info, "users", _as_execution_filter(spec), builders, first, after)
+    return await _merged(info, path, scope_of("users", spec), _as_execution_filter(spec), builders, first, after)
 
 
 def _listing(platform: str, load: Callable[[], Awaitable[list[Any]]], at: Callable[[Any], datetime | None],
@@ -391,7 +420,7 @@ def _listing(platform: str, load: Callable[[], Awaitable[list[Any]]], at: Callab
     return build
 
 
-async def hardware_tiers_page(info: Info, spec: ListFilter, min_gpus: int | None, first: int | None, after: str | None) -> MergedConnection[HardwareTier]:
+async def hardware_tiers_page(info: Info, path: list[Any], spec: ListFilter, min_gpus: int | None, first: int | None, after: str | None) -> MergedConnection[HardwareTier]:
     """Hardware tier catalogues: Domino's (ZenML and Abacus.AI keep none;
     what their steps asked for is on each step's `resources`)."""
     context = context_of(info)
@@ -405,10 +434,10 @@ async def hardware_tiers_page(info: Info, spec: ListFilter, min_gpus: int | None
         return [domino.DominoHardwareTier(record=tier) for tier in await context.domino.tier_list() if not tier.flags.is_archived]
 
     builders: Builders = {Platform.DOMINO: _listing("domino", tiers, lambda tier: tier.record.creation_time, keep)}
-    return await _merged(info, "hardwareTiers", _as_execution_filter(spec), builders, first, after)
+    return await _merged(info, path, scope_of("hardwareTiers", spec, min_gpus), _as_execution_filter(spec), builders, first, after)
 
 
-async def model_versions_page(info: Info, spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[ModelVersion]:
+async def model_versions_page(info: Info, path: list[Any], spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[ModelVersion]:
     """ZenML's model versions and every Domino registered model's versions.
     Abacus.AI lists no models, so its versions are reached through steps."""
     context = context_of(info)
@@ -455,10 +484,10 @@ async def model_versions_page(info: Info, spec: ListFilter, first: int | None, a
         ]
 
     builders: Builders = {Platform.ZENML: zenml_sources, Platform.DOMINO: domino_sources}
-    return await _merged(info, "modelVersions", _as_execution_filter(spec), builders, first, after)
+    return await _merged(info, path, scope_of("modelVersions", spec), _as_execution_filter(spec), builders, first, after)
 
 
-async def datasets_page(info: Info, spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[Dataset]:
+async def datasets_page(info: Info, path: list[Any], spec: ListFilter, first: int | None, after: str | None) -> MergedConnection[Dataset]:
     """Domino's datasets (ZenML has artifacts, not datasets; Abacus.AI lists none)."""
     context = context_of(info)
     keep = _named(spec, lambda dataset: dataset.record.name)
@@ -470,7 +499,7 @@ async def datasets_page(info: Info, spec: ListFilter, first: int | None, after: 
         return [domino.DominoDataset(record=record) for record in records]
 
     builders: Builders = {Platform.DOMINO: _listing("domino", load, lambda d: d.record.created_at, keep)}
-    return await _merged(info, "datasets", _as_execution_filter(spec), builders, first, after)
+    return await _merged(info, path, scope_of("datasets", spec), _as_execution_filter(spec), builders, first, after)
 
 
 @strawberry.type(description="A configured platform: where it is and whether it answered just now.")
@@ -506,8 +535,10 @@ class Person:
     email: str
 
     @strawberry.field(description="Their user on each platform that has one with this email (any case).")
+    @wants_path
     async def accounts(self, info: Info) -> list[User]:
         context = context_of(info)
+        path = response_path(info)
         folded = self.email.casefold()
         found: list[Any] = []
 
@@ -536,10 +567,11 @@ class Person:
                 raise outcome
             else:
                 found.extend(outcome)
-        context.report(failed, "person")
+        context.report(failed, path)
         return found
 
     @strawberry.field(description="Their executions on every platform, newest first.")
+    @wants_path
     async def executions(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ExecutionFilter | None = None
     ) -> MergedConnection[Execution]:
@@ -548,47 +580,53 @@ class Person:
             platforms=spec.platforms, statuses=spec.statuses, started_after=spec.started_after,
             started_before=spec.started_before, name_contains=spec.name_contains, user_email=self.email,
         )
-        return await executions_page(info, spec, first, after, field="person")
+        return await executions_page(info, response_path(info), spec, first, after)
 
 
 @strawberry.type
 class UnifiedQuery:
     @strawberry.field(description="Executions on every configured platform, newest first (by creation).")
+    @wants_path
     async def executions(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ExecutionFilter | None = None
     ) -> MergedConnection[Execution]:
-        return await executions_page(info, filter or ExecutionFilter(), first, after)
+        return await executions_page(info, response_path(info), filter or ExecutionFilter(), first, after)
 
     @strawberry.field(description="Pipeline runs (ZenML runs, Abacus.AI pipeline versions), newest first.")
+    @wants_path
     async def pipeline_runs(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ExecutionFilter | None = None
     ) -> MergedConnection[PipelineRun]:
-        return await pipeline_runs_page(info, filter or ExecutionFilter(), first, after)
+        return await pipeline_runs_page(info, response_path(info), filter or ExecutionFilter(), first, after)
 
     @strawberry.field(description="Model versions (ZenML, Domino), newest first.")
+    @wants_path
     async def model_versions(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ListFilter | None = None
     ) -> MergedConnection[ModelVersion]:
-        return await model_versions_page(info, filter or ListFilter(), first, after)
+        return await model_versions_page(info, response_path(info), filter or ListFilter(), first, after)
 
     @strawberry.field(description="Datasets (Domino), newest first.")
+    @wants_path
     async def datasets(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ListFilter | None = None
     ) -> MergedConnection[Dataset]:
-        return await datasets_page(info, filter or ListFilter(), first, after)
+        return await datasets_page(info, response_path(info), filter or ListFilter(), first, after)
 
     @strawberry.field(description="Hardware tiers (Domino's catalogue), newest first; `minGpus` keeps GPU tiers.")
+    @wants_path
     async def hardware_tiers(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ListFilter | None = None,
         min_gpus: int | None = None,
     ) -> MergedConnection[HardwareTier]:
-        return await hardware_tiers_page(info, filter or ListFilter(), min_gpus, first, after)
+        return await hardware_tiers_page(info, response_path(info), filter or ListFilter(), min_gpus, first, after)
 
     @strawberry.field(description="Users on every configured platform, newest first.")
+    @wants_path
     async def users(
         self, info: Info, first: int | None = None, after: str | None = None, filter: ListFilter | None = None
     ) -> MergedConnection[User]:
-        return await users_page(info, filter or ListFilter(), first, after)
+        return await users_page(info, response_path(info), filter or ListFilter(), first, after)
 
     @strawberry.field(description="The configured platforms, their hosts and whether they answer.")
     async def platforms(self, info: Info) -> list[PlatformState]:

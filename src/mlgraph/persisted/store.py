@@ -40,6 +40,11 @@ class Store(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: Bytes an LRU entry takes besides its document: without it, many tiny
+#: registrations would take far more memory than the bound says.
+ENTRY_OVERHEAD = 400
+
+
 class MemoryStore:
     """An LRU of documents by hash, at most ``max_bytes`` of text (UTF-8)."""
 
@@ -64,7 +69,8 @@ class MemoryStore:
         return document
 
     async def put(self, key: str, document: str) -> None:
-        size = len(document.encode("utf-8"))
+        # The text, plus what an entry costs besides it (key, tuple, slot).
+        size = len(document.encode("utf-8")) + ENTRY_OVERHEAD
         if size > self.max_bytes:
             return
         if key in self._items:
@@ -93,7 +99,11 @@ class RedisStore:
     """
 
     def __init__(self, url: str, prefix: str, ttl_seconds: int | None = None, timeout: float = 0.5) -> None:
-        parse_url(url)  # a malformed URL fails at start-up, not on the first request
+        try:
+            parse_url(url)  # a malformed URL fails at start-up, not on the first request
+        except ValueError:
+            # redis-py's message may quote part of the URL, password included.
+            raise ValueError("MLGRAPH_REDIS_URL is not a valid redis:// URL") from None
         self.url = url
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
