@@ -1,7 +1,10 @@
-"""The application: /graphql (GraphQL over HTTP, GraphiQL), /healthz.
+"""The application: /graphql (GraphQL over HTTP, GraphiQL), /healthz, /readyz.
 
 ``create_app`` takes everything it needs as arguments, so tests and the demo
 build the same app the server runs, only with other settings or transports.
+In front of every route but /healthz, ``RequestGuard`` applies the rate limit
+and, when key hashes are configured, asks for an API key (/readyz, GraphiQL's
+page and its assets need none: they hold no data).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import HTTPConnection
 
 from mlgraph import __version__
 from mlgraph.backends.connections import Connections
@@ -23,6 +27,7 @@ from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.abacus import AbacusClient
 from mlgraph.backends.domino import DominoClient
 from mlgraph.backends.zenml import ZenMLClient
+from mlgraph.forwarding import forwarded_credentials, with_credential
 from mlgraph.graph.context import GraphContext
 from mlgraph.graph.errors import BACKEND_CODES
 from mlgraph.graph.schema import schema
@@ -30,12 +35,16 @@ from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
-from mlgraph.http import graphql_endpoint
+from mlgraph.http import OTHER_METHODS, graphql_endpoint, wants_graphiql
 from mlgraph.persisted import persisted_operations
+from mlgraph.ratelimit import RateLimiter
+from mlgraph.security import ApiKeys, RequestGuard
 from mlgraph.settings import Settings, load_settings
 
 GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql"
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
 EXAMPLE_QUERY = """\
 # A pipeline run, its steps, what each wrote, who wrote it.
@@ -63,10 +72,16 @@ query RunOverview {
 
 
 def create_app(
-    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    settings: Settings,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    *,
+    limiter: RateLimiter | None = None,
 ) -> FastAPI:
+    """The gateway; ``limiter`` replaces the one the settings describe (tests
+    pass one with their own clock)."""
     connections = Connections.from_settings(settings, transports)
     persisted = persisted_operations(settings)
+    forward = settings.auth.forward.headers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,9 +91,13 @@ def create_app(
 
     def context(request: Request) -> GraphContext:
         ledger = Ledger()
-        zenml = ZenMLLoaders(ZenMLClient(connections.zenml, ledger)) if connections.zenml else None
-        domino = DominoLoaders(DominoClient(connections.domino, ledger)) if connections.domino else None
-        abacus = AbacusLoaders(AbacusClient(connections.abacus, ledger)) if connections.abacus else None
+        own = forwarded_credentials(request, forward) if forward else {}
+        zenml_connection = with_credential(connections.zenml, own.get("zenml"))
+        domino_connection = with_credential(connections.domino, own.get("domino"))
+        abacus_connection = with_credential(connections.abacus, own.get("abacus"))
+        zenml = ZenMLLoaders(ZenMLClient(zenml_connection, ledger)) if zenml_connection else None
+        domino = DominoLoaders(DominoClient(domino_connection, ledger)) if domino_connection else None
+        abacus = AbacusLoaders(AbacusClient(abacus_connection, ledger)) if abacus_connection else None
         debug = settings.debug_header and request.headers.get("x-mlgraph-debug") == "1"
         return GraphContext(settings, ledger, zenml, domino, abacus, debug=debug)
 
@@ -88,25 +107,50 @@ def create_app(
     app = FastAPI(title="mlgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.connections = connections
     app.state.persisted = persisted
+    keys = ApiKeys(settings.auth.api_key_hashes)
+    if limiter is None and settings.limits.rate_per_minute:
+        limiter = RateLimiter(settings.limits.rate_per_minute)
+    if keys or limiter is not None:
+
+        def is_public(connection: HTTPConnection) -> bool:
+            path = connection.scope["path"]
+            if path == READY_PATH:
+                return not settings.auth.protect_readyz
+            if settings.graphiql:
+                return path.startswith(ASSETS_PATH + "/") or (path == GRAPHQL_PATH and wants_graphiql(connection))
+            return False
+
+        # Added before CORS, so CORS runs first: preflights need no key, and
+        # 401 and 429 answers carry the CORS headers a browser needs to read them.
+        app.add_middleware(
+            RequestGuard, keys=keys, limiter=limiter, is_public=is_public, unguarded=frozenset({HEALTH_PATH})
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Authorization", "X-Mlgraph-Debug"],
+            allow_headers=["Content-Type", "Authorization", "X-Api-Key", "X-Mlgraph-Debug", *forward.values()],
         )
     endpoint = graphql_endpoint(
-        schema, context, graphiql, settings.max_body_bytes, persisted, settings.persisted.cache_max_age
+        schema,
+        context,
+        graphiql if settings.graphiql else None,
+        settings.max_body_bytes,
+        persisted,
+        settings.persisted.cache_max_age,
+        settings.limits.max_tokens,
     )
-    app.add_route(GRAPHQL_PATH, endpoint, methods=["GET", "POST"])
-    app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
+    app.add_route(GRAPHQL_PATH, endpoint, methods=["GET", "POST", *OTHER_METHODS])
+    if settings.graphiql:
+        app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get(HEALTH_PATH, include_in_schema=False)
     async def healthz() -> dict[str, str]:
         """The process is up; it says nothing of the backends."""
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.get(READY_PATH, include_in_schema=False)
     async def readyz() -> JSONResponse:
         """Whether every configured platform answers: 503 names the ones that do not."""
         clients: dict[str, ZenMLClient | DominoClient | AbacusClient] = {}

@@ -1,4 +1,4 @@
-"""The ``mlgraph`` command: serve, demo, schema, query, check, persisted manifest.
+"""The ``mlgraph`` command: serve, demo, schema, query, check, persisted manifest, auth hash-key.
 
 Exit codes are for cron and CI: 0 done, 1 the operation answered errors (or
 a file is invalid, or the gateway could not be reached), 2 the command line
@@ -24,11 +24,17 @@ if TYPE_CHECKING:
 app = typer.Typer(help="mlgraph: one GraphQL graph over ZenML and other ML platforms.", no_args_is_help=True)
 persisted_app = typer.Typer(help="Persisted operations: the manifest of queries/.", no_args_is_help=True)
 app.add_typer(persisted_app, name="persisted")
+auth_app = typer.Typer(help="Gateway API keys.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
 
 Host = Annotated[str | None, typer.Option(help="Interface to listen on (default from settings: 127.0.0.1).")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on (default from settings: 8000).")]
 Config = Annotated[
     Path | None, typer.Option(help="TOML settings file (also MLGRAPH_CONFIG); env vars override it.")
+]
+SecretsDir = Annotated[
+    Path | None,
+    typer.Option(help="Folder of secret files, one setting a file: zenml__api_key (also MLGRAPH_SECRETS_DIR)."),
 ]
 Folder = Annotated[
     Path | None,
@@ -41,11 +47,11 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def settings_or_exit(config: Path | None) -> Settings:
+def settings_or_exit(config: Path | None, secrets_dir: Path | None = None) -> Settings:
     from mlgraph.settings import load_settings
 
     try:
-        return load_settings(config)
+        return load_settings(config, secrets_dir)
     except (OSError, ValueError) as exc:
         raise fail(f"settings: {exc}", 2) from None
 
@@ -84,13 +90,14 @@ def serve(
     port: Port = None,
     config: Config = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
+    secrets_dir: SecretsDir = None,
 ) -> None:
     """Serve the gateway over the platforms configured in settings."""
     from mlgraph.app import create_app
     from mlgraph.settings import load_settings
 
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, secrets_dir)
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from None
     if settings.zenml is None:
@@ -100,6 +107,8 @@ def serve(
     if workers > 1:
         if config is not None:
             os.environ["MLGRAPH_CONFIG"] = str(config)  # each worker loads the same settings
+        if secrets_dir is not None:
+            os.environ["MLGRAPH_SECRETS_DIR"] = str(secrets_dir)
         run_server("mlgraph.app:create_app_from_environment", host, port, workers)
     else:
         run_server(create_app(settings), host, port)
@@ -114,11 +123,15 @@ def demo(
 ) -> None:
     """Serve the gateway over emulated backends with a seeded data set."""
     from mlgraph.app import EXAMPLE_QUERY, GRAPHQL_PATH
+    from pydantic import ValidationError
+
     from mlgraph.demo import build_sandbox
-    from mlgraph.settings import Settings
+    from mlgraph.settings import Settings, settings_error
 
     try:
         settings = Settings()
+    except ValidationError as exc:
+        raise fail(f"settings: {settings_error(exc)}", 2) from None
     except ValueError as exc:
         raise fail(f"settings: {exc}", 2) from None
     persisted_or_exit(settings)
@@ -167,16 +180,23 @@ def query(
     output: Annotated[OutputFormat, typer.Option("--format", help="json: the response; table: its first list.")] = OutputFormat.json,
     config: Config = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a --url gateway.")] = 60.0,
+    secrets_dir: SecretsDir = None,
 ) -> None:
     """Run a persisted operation; exit 1 when the answer has errors."""
     from mlgraph.persisted.client import (
         RunError, UsageError, find_operation, parse_vars, render_table, request_body, run_in_process, run_remote,
     )
+    from mlgraph.settings import AuthSettings
 
-    settings = settings_or_exit(config)
+    settings = settings_or_exit(config, secrets_dir)
+    # In this process the caller already holds the platforms' credentials:
+    # the gateway's own key and rate limit guard nothing here.
+    in_process = settings.model_copy(
+        update={"auth": AuthSettings(), "limits": settings.limits.model_copy(update={"rate_per_minute": 0})}
+    )
     try:
         body = request_body(find_operation(operation, settings.persisted.manifest_dir), parse_vars(var or []))
-        run = run_remote(url, body, timeout) if url else run_in_process(settings, body)
+        run = run_remote(url, body, timeout) if url else run_in_process(in_process, body)
         answer: dict[str, Any] = asyncio.run(run)
     except UsageError as exc:
         raise fail(str(exc), 2) from None
@@ -198,12 +218,13 @@ def query(
 @app.command()
 def check(folder: Folder = None, config: Config = None) -> None:
     """Validate every file of queries/ against the schema; exit 1 if any is invalid."""
-    from mlgraph.graph.schema import DEPTH_RULE
+    from mlgraph.graph.limits import validation_rules
     from mlgraph.graph.schema import schema as graph_schema
     from mlgraph.persisted.manifest import check_folder
 
     found = folder_or_exit(folder, config)
-    results = check_folder(found, graph_schema._schema, [DEPTH_RULE])
+    settings = settings_or_exit(config)
+    results = check_folder(found, graph_schema._schema, list(validation_rules(settings.limits, settings.introspection)))
     if not results:
         raise fail(f"{found} holds no .graphql files", 2)
     for path, problem in results:
@@ -233,3 +254,23 @@ def persisted_manifest(
     except ManifestError as exc:
         raise fail(str(exc), 1) from None
     typer.echo(json.dumps(manifest.apollo() if output is ManifestFormat.apollo else manifest.relay(), indent=2))
+
+
+@auth_app.command("hash-key")
+def auth_hash_key() -> None:
+    """Print the hash of the API key read from stdin, for MLGRAPH_AUTH__API_KEY_HASHES.
+
+    Make a key with: python -c 'import secrets; print(secrets.token_urlsafe(32))'
+    """
+    import sys
+
+    from mlgraph.security import MIN_KEY_LENGTH, hash_key
+
+    key = sys.stdin.read().strip()
+    if len(key) < MIN_KEY_LENGTH:
+        raise fail(
+            f"a key must have at least {MIN_KEY_LENGTH} characters; make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            2,
+        )
+    typer.echo(hash_key(key))

@@ -10,8 +10,10 @@ This endpoint does what the GraphQL-over-HTTP spec asks and nothing more:
   ``Accept: application/graphql-response+json`` a document that fails to
   parse or validate answers 400 in that media type;
 - a malformed request (bad JSON, no query, an ambiguous or unknown
-  operation) answers 400 with a GraphQL error, a body over the limit 413;
-- a browser asking for HTML gets GraphiQL;
+  operation) answers 400 with a GraphQL error, a body over the limit 413
+  (said by ``Content-Length`` or found while reading, never read whole), a
+  method other than GET and POST 405;
+- a browser asking for HTML gets GraphiQL (unless it is off);
 - a document may come by id (APQ's ``extensions.persistedQuery`` or
   ``documentId``): ``mlgraph.persisted`` says which text runs, or which
   Apollo error code answers, before anything else happens, so the GET rule
@@ -21,24 +23,37 @@ This endpoint does what the GraphQL-over-HTTP spec asks and nothing more:
   a strong ``ETag`` (the SHA-256 of the body), and ``If-None-Match`` with
   that tag gets 304 without a body. CDNs can then cache hash-only GETs, whose
   URLs are short. Answers with errors or the debug ledger are never cached.
+
+Whatever goes wrong inside, the answer is a coded GraphQL error: an
+unexpected exception becomes INTERNAL_SERVER_ERROR (500) with an error id,
+and the log has its traceback under that id.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
 
+from mlgraph.graph.errors import new_error_id
 from mlgraph.persisted import NO_CACHE, PersistedOperations, PersistedQueryError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+#: Methods /graphql answers; the route takes the others to say 405 in JSON.
+GRAPHQL_METHODS = ("GET", "HEAD", "POST")
+OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS"]
+#: Parameters that make a GET a GraphQL request, not a page view.
+BY_ID = ("query", "extensions", "documentId")
+
+logger = logging.getLogger("mlgraph.http")
 
 
 class BadRequest(Exception):
@@ -49,12 +64,22 @@ class BadRequest(Exception):
         self.status = status
 
 
+def wants_graphiql(connection: HTTPConnection) -> bool:
+    """A browser asking for the GraphiQL page, not running a query."""
+    return (
+        connection.scope.get("method") == "GET"
+        and "text/html" in connection.headers.get("accept", "")
+        and not any(key in connection.query_params for key in BY_ID)
+    )
+
+
 @lru_cache(maxsize=1024)
-def operation_type(query: str, operation_name: str | None) -> OperationType | None:
+def operation_type(query: str, operation_name: str | None, max_tokens: int | None = None) -> OperationType | None:
     """The type of the operation a request selects; None when the document does
-    not parse (execution reports that, with its code)."""
+    not parse, or has more than ``max_tokens`` tokens (execution reports that,
+    with its code)."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -90,9 +115,7 @@ async def read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise BadRequest("POST a JSON body with Content-Type: application/json")
-    raw = await request.body()
-    if len(raw) > max_body_bytes:
-        raise BadRequest(f"the body is larger than {max_body_bytes} bytes", status=413)
+    raw = await read_body(request, max_body_bytes)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -102,8 +125,25 @@ async def read_params(request: Request, max_body_bytes: int) -> dict[str, Any]:
     return body
 
 
-def json_response(payload: Any, status: int = 200, media_type: str = "application/json") -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=media_type)
+async def read_body(request: Request, max_body_bytes: int) -> bytes:
+    """The body, refused (413) as soon as it is known to be too large."""
+    too_large = BadRequest(f"the body is larger than {max_body_bytes} bytes", status=413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body_bytes:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_response(
+    payload: Any, status: int = 200, media_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -117,20 +157,33 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 def graphql_endpoint(
     schema: Schema,
     make_context: Callable[[Request], Any],
-    graphiql: Callable[[], str],
+    graphiql: Callable[[], str] | None,
     max_body_bytes: int,
     persisted: PersistedOperations | None = None,
     cache_max_age: int = 0,
+    max_tokens: int | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The handler for GET and POST /graphql."""
+    """The handler for /graphql; ``graphiql`` None serves no GraphiQL."""
     cache_control = f"public, max-age={cache_max_age}" if cache_max_age else "no-cache"
-    by_id = ("query", "extensions", "documentId")
 
     async def endpoint(request: Request) -> Response:
+        try:
+            return await answer(request)
+        except Exception:
+            error_id = new_error_id()
+            logger.exception("internal error %s in %s %s", error_id, request.method, request.url.path)
+            error = {"message": f"Internal server error (error id {error_id})",
+                     "extensions": {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}}
+            return json_response({"errors": [error]}, 500)
+
+    async def answer(request: Request) -> Response:
         accept = request.headers.get("accept", "")
-        if request.method == "GET" and "text/html" in accept and not any(k in request.query_params for k in by_id):
+        if graphiql is not None and wants_graphiql(request):
             return HTMLResponse(graphiql())
         media_type = GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+        if request.method not in GRAPHQL_METHODS:
+            error = {"message": "/graphql takes GET and POST", "extensions": {"code": "BAD_REQUEST"}}
+            return json_response({"errors": [error]}, 405, media_type, headers={"Allow": "GET, POST"})
         register: str | None = None
         try:
             params = await read_params(request, max_body_bytes)
@@ -145,7 +198,7 @@ def graphql_endpoint(
                 raise BadRequest("`variables` must be an object")
             if operation_name is not None and not isinstance(operation_name, str):
                 raise BadRequest("`operationName` must be a string")
-            kind = operation_type(query, operation_name)
+            kind = operation_type(query, operation_name, max_tokens)
         except BadRequest as exc:
             error = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
             return json_response({"errors": [error]}, exc.status, media_type)

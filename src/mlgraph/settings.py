@@ -4,17 +4,24 @@ Variables are prefixed ``MLGRAPH_`` and nest with ``__``
 (``MLGRAPH_ZENML__URL``, ``MLGRAPH_DOMINO__API_KEY``). The TOML file, given by
 ``--config`` or ``MLGRAPH_CONFIG``, uses the same names in tables
 (``[zenml] url = "…"``). A platform without a ``url`` is not configured.
+
+Any setting can also come from a file in a secrets folder (``MLGRAPH_SECRETS_DIR``
+or ``--secrets-dir``), named like the variable without its prefix:
+``zenml__api_key`` holds the ZenML key. Environment variables win over the
+files, the files over the TOML file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -22,10 +29,39 @@ from pydantic_settings import (
 
 
 class BackendSettings(BaseModel):
-    """Where a backend is and how long to wait for it."""
+    """Where a backend is, how long to wait for it and how to treat its failures.
+
+    Every platform inherits these (``MLGRAPH_ZENML__RETRIES``, …): a flaky
+    platform gets its GETs retried within a time budget, and one that keeps
+    failing is not asked at all for a cool-down, so it does not slow down the
+    answers of the others.
+    """
 
     url: str
-    timeout: float = Field(10.0, gt=0, description="Seconds before a call counts as failed.")
+    timeout: float = Field(
+        10.0, gt=0, description="Seconds before a call counts as failed (connect, read and the whole exchange)."
+    )
+    retries: int = Field(
+        2, ge=0, le=10,
+        description="Further attempts of a GET after a timeout, a refused connection, 429, 502, 503 or 504; "
+        "writes are never retried.",
+    )
+    retry_budget_seconds: float = Field(
+        5.0, ge=0,
+        description="Time from a GET's first attempt after which it is not retried (waits included); "
+        "a Retry-After beyond it ends the call at once.",
+    )
+    retry_backoff_seconds: float = Field(
+        0.2, ge=0, description="Base of the jittered exponential wait between attempts; Retry-After wins."
+    )
+    breaker_failures: int = Field(
+        5, ge=0,
+        description="Consecutive failed calls (timeout, refused connection, 5xx, 429) that open the circuit: "
+        "calls then fail at once without reaching the platform; 0 never opens it.",
+    )
+    breaker_cooldown_seconds: float = Field(
+        30.0, gt=0, description="How long an open circuit refuses calls before one probe call goes through."
+    )
 
 
 class ZenMLSettings(BackendSettings):
@@ -110,26 +146,153 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(
         None, description="redis://… : APQ registrations shared by every replica; unset keeps them in memory."
     )
+    graphiql: bool = Field(True, description="Serve GraphiQL to browsers at GET /graphql.")
+    introspection: bool = Field(
+        True, description="Answer __schema and __type; off refuses them at validation (GraphiQL then has no schema)."
+    )
+    auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
+    limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
+
+    #: A TOML file read below the environment and the secret files (``load_settings``).
+    toml_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings, dotenv_settings, secret_files(file_secret_settings)]
+        if cls.toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_file))
+        return tuple(sources)
 
 
-def load_settings(config_file: Path | None = None) -> Settings:
-    """Settings from the environment, then the TOML file, then defaults."""
+#: A header name as HTTP defines a token.
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ForwardSettings(BaseModel):
+    """Per platform, the request header whose value the gateway sends to that
+    platform instead of its own credential (when the header is present)."""
+
+    zenml: str | None = Field(None, description="Header with the caller's ZenML bearer token.")
+    domino: str | None = Field(None, description="Header with the caller's Domino API key (or `Bearer <token>`).")
+    abacus: str | None = Field(None, description="Header with the caller's Abacus.AI API key.")
+
+    @field_validator("zenml", "domino", "abacus")
+    @classmethod
+    def _header_name(cls, value: str | None) -> str | None:
+        if value is not None and not HEADER_NAME.match(value):
+            raise ValueError("must be an HTTP header name")
+        return value.lower() if value is not None else None
+
+    def headers(self) -> dict[str, str]:
+        """Platform -> lower-case header name, for the platforms that forward."""
+        return {platform: header for platform, header in self.model_dump().items() if header}
+
+
+class AuthSettings(BaseModel):
+    """Who may call the gateway: on as soon as one key hash is configured."""
+
+    api_key_hashes: list[str] = Field(
+        default_factory=list,
+        description='SHA-256 hashes of the accepted API keys, "sha256:<hex>" (mlgraph auth hash-key prints one).',
+    )
+    protect_readyz: bool = Field(False, description="Ask for a key on /readyz too (it is open by default, for probes).")
+    forward: ForwardSettings = Field(default_factory=ForwardSettings)
+
+    @field_validator("api_key_hashes")
+    @classmethod
+    def _hashes(cls, hashes: list[str]) -> list[str]:
+        normalized = [h.strip().lower() for h in hashes]
+        for position, value in enumerate(normalized):
+            if not KEY_HASH.match(value):
+                raise ValueError(f'entry {position} is not "sha256:" and 64 hex digits (mlgraph auth hash-key prints one)')
+        return normalized
+
+    @model_validator(mode="after")
+    def _forwarding_keeps_off_the_gateway_key(self) -> AuthSettings:
+        if self.api_key_hashes:
+            for platform, header in self.forward.headers().items():
+                if header in ("authorization", "x-api-key"):
+                    raise ValueError(f"auth.forward.{platform}: {header} carries the gateway's own key; pick another header")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key_hashes)
+
+
+class LimitSettings(BaseModel):
+    """What one request may ask for; each refusal has its code (README, Security and limits)."""
+
+    max_depth: int = Field(15, ge=1, le=64, description="Deepest field nesting of a document.")
+    max_aliases: int = Field(30, ge=0, description="Aliases in a document, counted through every fragment spread.")
+    max_tokens: int = Field(5000, ge=100, description="Lexical tokens of a document; parsing stops past it.")
+    max_cost: int = Field(
+        250_000,
+        ge=1,
+        description="Estimated cost before execution: a leaf costs 1, a list multiplies what it selects by its "
+        "`first` (or the default page size).",
+    )
+    rate_per_minute: int = Field(
+        600, ge=0, description="Requests a client (API key, else IP) may make a minute, in bursts up to that; 0: no limit."
+    )
+
+
+Settings.model_rebuild()
+
+
+def secrets_dir_from_environment() -> Path | None:
+    raw = os.environ.get("MLGRAPH_SECRETS_DIR")
+    return Path(raw) if raw else None
+
+
+def secret_files(file_secret_settings: PydanticBaseSettingsSource) -> PydanticBaseSettingsSource:
+    """Settings from the files of the secrets folder: ``zenml__api_key`` is ``zenml.api_key``.
+
+    The folder is ``_secrets_dir`` given to ``Settings`` or ``MLGRAPH_SECRETS_DIR``;
+    a folder that is named but missing stops start-up.
+    """
+    folder = getattr(file_secret_settings, "secrets_dir", None) or secrets_dir_from_environment()
+    if folder is None:
+        return file_secret_settings
+    return NestedSecretsSettingsSource(
+        file_secret_settings,
+        secrets_dir=folder,
+        secrets_dir_missing="error",
+        secrets_prefix="",
+        secrets_nested_delimiter="__",
+    )
+
+
+def settings_error(exc: ValidationError) -> ValueError:
+    """A settings error that names each bad setting and why, never its value:
+    pydantic's own message quotes the input, which may be a credential."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)
+    )
+    return ValueError(problems)
+
+
+def load_settings(config_file: Path | None = None, secrets_dir: Path | None = None) -> Settings:
+    """Settings from the environment, then the secrets folder, then the TOML file, then defaults."""
     path = config_file or (Path(os.environ["MLGRAPH_CONFIG"]) if os.environ.get("MLGRAPH_CONFIG") else None)
-    if path is None:
-        return Settings()
-    if not path.is_file():
+    if path is not None and not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
+    try:
+        if path is None:
+            return Settings(_secrets_dir=secrets_dir)  # type: ignore[call-arg]
 
-    class FileSettings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+        class FileSettings(Settings):
+            toml_file = path
 
-    return Settings.model_validate(FileSettings().model_dump())
+        return Settings.model_validate(FileSettings(_secrets_dir=secrets_dir).model_dump())  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise settings_error(exc) from None

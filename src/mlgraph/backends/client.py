@@ -4,6 +4,10 @@ A ``BackendConnection`` lives for the whole process: one pooled
 ``httpx.AsyncClient`` per backend. A ``BackendClient`` is made per GraphQL
 request around it, so each call it sends is recorded in that request's ledger
 and failures become typed ``BackendError``s with no URL or credential in them.
+
+Every attempt is bounded by the platform's timeout; GETs are retried and a
+failing platform's circuit opens (``resilience``); identical GETs of one
+request in flight at once are sent once.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -26,10 +30,23 @@ from mlgraph.backends.errors import (
     sanitize,
 )
 from mlgraph.backends.ledger import BackendCall, Ledger
+from mlgraph.backends.resilience import (
+    CLOSED,
+    OPEN,
+    RETRY_STATUSES,
+    TRANSIENT,
+    CircuitBreaker,
+    CircuitState,
+    Clock,
+    RetryPolicy,
+    Sleep,
+)
+from mlgraph.settings import BackendSettings
 
 
 class BackendConnection:
-    """Process-wide state for one backend: the pooled HTTP client."""
+    """Process-wide state for one backend: the pooled HTTP client, how long
+    and how often to try a call, and the platform's circuit breaker."""
 
     def __init__(
         self,
@@ -45,6 +62,37 @@ class BackendConnection:
             transport=transport,
             limits=httpx.Limits(max_connections=max_connections),
         )
+        self.configure(BackendSettings(url=base_url, timeout=timeout))
+
+    def configure(
+        self, settings: BackendSettings, *, sleep: Sleep | None = None, clock: Clock | None = None
+    ) -> None:
+        """Timeout, retries and circuit breaker from a platform's settings.
+
+        The platform connections are built from their own arguments; this
+        applies what every platform shares (``Connections.from_settings``
+        calls it). ``sleep`` and ``clock`` replace real time in tests. A new
+        breaker starts closed.
+        """
+        self.timeout = settings.timeout
+        # httpx bounds each phase (connect, write, each read, pool wait) by it;
+        # the exchange as a whole is bounded by ``timeout`` in ``_attempt``.
+        self.http.timeout = httpx.Timeout(settings.timeout)
+        clock = clock or time.monotonic
+        self.retry = RetryPolicy(
+            settings.retries,
+            settings.retry_budget_seconds,
+            settings.retry_backoff_seconds,
+            sleep=sleep or asyncio.sleep,
+            clock=clock,
+        )
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds, clock=clock)
+
+    @property
+    def circuit_state(self) -> CircuitState:
+        """closed, open or half_open (an open circuit whose cool-down is over),
+        for readiness and metrics."""
+        return self.breaker.current
 
     @property
     def host(self) -> str:
@@ -55,13 +103,19 @@ class BackendConnection:
 
 
 class BackendClient:
-    """Per-request view of a connection that records and classifies calls."""
+    """Per-request view of a connection that records and classifies calls.
+
+    It also shares identical GETs in flight: two loaders asking the same
+    thing at the same moment cost one call. Only while the call is in
+    flight; records are cached by the loaders, not here.
+    """
 
     platform: ClassVar[str]
 
     def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
         self.connection = connection
         self.ledger = ledger
+        self._in_flight: dict[Hashable, asyncio.Future[httpx.Response]] = {}
 
     async def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a call; platforms override."""
@@ -72,7 +126,7 @@ class BackendClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         authenticate: bool = True,
@@ -82,36 +136,136 @@ class BackendClient:
         The graph's executor steps resolver coroutines by hand; the HTTP stack
         (anyio cancel scopes) must run inside the task it started in, so every
         exchange gets its task and the resolver only ever waits on a future.
+        An identical GET of this request already in flight is joined instead;
+        an open circuit refuses the call here, before any network or login.
         """
-        return await asyncio.ensure_future(
-            self._exchange(method, path, params=params, json_body=json_body, form=form, authenticate=authenticate)
+        key: Hashable | None = None
+        if method == "GET" and authenticate and json_body is None and form is None:
+            key = _share_key(path, params)
+            try:
+                shared = self._in_flight.get(key) if key is not None else None
+            except TypeError:  # an unhashable value among the params: not shared
+                key = shared = None
+            if shared is not None and not shared.done():
+                return await self._join(shared, path, params)
+        breaker = self.connection.breaker
+        probe = breaker.state is not CLOSED and breaker.admit(self.platform)
+        task = asyncio.ensure_future(
+            self._exchange(method, path, params, json_body, form, authenticate, probe, key)
         )
+        if probe:
+            # However the probe ends (even cancelled before it ran), a probe
+            # without an outcome must not leave the circuit waiting for it.
+            task.add_done_callback(breaker.release)
+        if key is not None:
+            self._in_flight[key] = task
+        return await task
+
+    async def _join(
+        self,
+        shared: asyncio.Future[httpx.Response],
+        path: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+    ) -> httpx.Response:
+        """The answer of an identical GET in flight.
+
+        Shielded, so a joiner that is cancelled leaves the call to the others;
+        if the call itself was cancelled (its first asker gave up, as a merged
+        list's deadline does) while this one still waits, it is made again.
+        """
+        try:
+            return await asyncio.shield(shared)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if shared.cancelled() and (current is None or not current.cancelling()):
+                return await self.send("GET", path, params=params)
+            raise
 
     async def _exchange(
         self,
         method: str,
         path: str,
-        *,
-        params: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
         json_body: Any,
         form: Mapping[str, str] | None,
         authenticate: bool,
+        probe: bool,
+        key: Hashable | None,
     ) -> httpx.Response:
-        headers = await self.auth_headers() if authenticate else {}
-        request = self.connection.http.build_request(
-            method, path, params=params, json=json_body, data=form, headers=headers
+        connection = self.connection
+        breaker = connection.breaker
+        if probe:
+            breaker.enter_probe()
+        try:
+            headers = await self.auth_headers() if authenticate else {}
+            request = connection.http.build_request(
+                method, path, params=params, json=json_body, data=form, headers=headers
+            )
+            policy = connection.retry
+            # Only GETs are idempotent; a probe is one call, not a retry sequence.
+            retrying = method == "GET" and not probe and policy.retries > 0
+            begun = policy.clock() if retrying else 0.0
+            try:
+                try:
+                    response = await self._attempt(request, connection.timeout)
+                except TRANSIENT as exc:
+                    if not retrying:
+                        raise
+                    response = await self._retry(request, exc, begun)
+                else:
+                    if retrying and response.status_code in RETRY_STATUSES:
+                        response = await self._retry(request, response, begun)
+            except (httpx.HTTPError, TimeoutError) as exc:
+                breaker.failed()
+                raise self._unavailable(exc) from exc
+            status = response.status_code
+            if status >= 500 or status == 429:
+                breaker.failed()
+            elif breaker.failures or breaker.state is not CLOSED:
+                breaker.succeeded()
+            return response
+        finally:
+            if key is not None:
+                self._in_flight.pop(key, None)
+
+    async def _retry(
+        self, request: httpx.Request, first: httpx.Response | BaseException, begun: float
+    ) -> httpx.Response:
+        """Attempts after a retryable first one, each with what is left of the budget."""
+        connection = self.connection
+        breaker = connection.breaker
+        timeout = connection.timeout
+        return await connection.retry.after(
+            first,
+            begun,
+            lambda left: self._attempt(request, min(timeout, left)),
+            lambda: breaker.state is OPEN,
         )
+
+    async def _attempt(self, request: httpx.Request, timeout: float) -> httpx.Response:
+        """One exchange on the wire, recorded in the ledger whatever its end.
+
+        The deadline covers the whole exchange: httpx's own timeouts bound
+        each phase (a body trickled a byte at a time never trips them) and
+        in-process transports ignore them.
+        """
         started = time.perf_counter()
         try:
-            response = await self.connection.http.send(request)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(timeout):
+                response = await self.connection.http.send(request)
+        except (httpx.HTTPError, TimeoutError):
             self._record(request, None, 0, started)
-            raise Unavailable(self.platform, f"{self.platform} did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            self._record(request, None, 0, started)
-            raise Unavailable(self.platform, f"{self.platform} is unreachable") from exc
+            raise
         self._record(request, response.status_code, len(response.content), started)
         return response
+
+    def _unavailable(self, exc: BaseException) -> Unavailable:
+        """What a call that got no answer says: the platform, never the URL."""
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+            return Unavailable(
+                self.platform, f"{self.platform} did not answer in time ({self.connection.timeout:g} s)"
+            )
+        return Unavailable(self.platform, f"{self.platform} is unreachable")
 
     def _record(
         self, request: httpx.Request, status: int | None, size: int, started: float
@@ -154,3 +308,20 @@ class BackendClient:
     def error_detail(self, response: httpx.Response) -> str:
         """The human part of an error body; platforms override for their envelope."""
         return ""
+
+
+def _share_key(path: str, params: Any) -> Hashable | None:
+    """What makes two GETs of one client the same call: path and params as sent.
+
+    Params are a dict or a list of pairs here; any other form (a string,
+    httpx's ``QueryParams``) is not shared rather than risk two different
+    queries meeting on one key.
+    """
+    if not params:
+        return path
+    kind = type(params)
+    if kind is dict:
+        return (path, tuple(params.items()))
+    if kind is list or kind is tuple:
+        return (path, tuple(params))
+    return None

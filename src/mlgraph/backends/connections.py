@@ -23,7 +23,8 @@ class Connections:
     def from_settings(
         cls, settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
     ) -> Connections:
-        """One pooled connection per configured platform.
+        """One pooled connection per configured platform, with its timeout,
+        retries and circuit breaker (``BackendConnection.configure``).
 
         ``transports`` replaces the network for a platform, as the demo does to
         reach its in-process emulators.
@@ -40,6 +41,7 @@ class Connections:
                 project=cfg.project,
                 transport=transports.get("zenml"),
             )
+            zenml.configure(cfg)
         domino = None
         if settings.domino is not None:
             dcfg = settings.domino
@@ -51,6 +53,7 @@ class Connections:
                 max_concurrency=dcfg.max_concurrency,
                 transport=transports.get("domino"),
             )
+            domino.configure(dcfg)
         abacus = None
         if settings.abacus is not None:
             acfg = settings.abacus
@@ -61,6 +64,7 @@ class Connections:
                 max_concurrency=acfg.max_concurrency,
                 transport=transports.get("abacus"),
             )
+            abacus.configure(acfg)
         return cls(zenml=zenml, domino=domino, abacus=abacus)
 
     async def aclose(self) -> None:

@@ -688,9 +688,16 @@ class Execution:
 class PlanCache:
     """Parsed, validated and compiled query operations by document text."""
 
-    def __init__(self, schema: StrawberrySchema, rules: Iterable[type[ASTValidationRule]] = (), size: int = PLAN_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        schema: StrawberrySchema,
+        rules: Iterable[type[ASTValidationRule]] = (),
+        size: int = PLAN_CACHE_SIZE,
+        max_tokens: int | None = None,
+    ) -> None:
         self.schema = schema
         self.rules = [*specified_rules, *rules]
+        self.max_tokens = max_tokens
         self._compile = lru_cache(maxsize=size)(self._build)
 
     def get(self, query: str, operation_name: str | None) -> CompiledOperation | None:
@@ -700,7 +707,7 @@ class PlanCache:
         """A compiled query operation, or None for the generic executor to answer
         (syntax and validation errors included, so they read the same)."""
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None
         if validate(self.schema._schema, document, self.rules):

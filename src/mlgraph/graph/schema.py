@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_operation_ast
 from graphql.error import GraphQLError
-from strawberry.extensions import AddValidationRules, SchemaExtension
-from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 
 from mlgraph.graph.context import context_of
+from mlgraph.graph.cost import CostModel
 from mlgraph.graph.errors import ErrorCodes, UserInputError, coded
 from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
-from mlgraph.graph.plan import PlanCache, UnsupportedDocument
+from mlgraph.graph.limits import COST_LIMIT_EXCEEDED, limit_error, validation_rules
+from mlgraph.graph.plan import CompiledOperation, PlanCache, UnsupportedDocument
+from mlgraph.settings import LimitSettings, Settings
 from mlgraph.graph.abacus.mutations import AbacusMutation
 from mlgraph.graph.abacus.query import NODE_GETTERS as ABACUS_NODE_GETTERS
 from mlgraph.graph.abacus.query import AbacusQuery
@@ -79,16 +84,53 @@ Mutation = merge_types("Mutation", (ZenMLMutation, DominoMutation, AbacusMutatio
 
 
 def debug_extensions(context: Any) -> dict[str, Any]:
-    """The request's backend calls under ``extensions.ledger``, when asked for."""
+    """The request's backend calls under ``extensions.ledger`` and its estimated
+    cost under ``extensions.cost``, when asked for."""
     if not getattr(context, "debug", False):
         return {}
-    return {"ledger": context.ledger.summary()}
+    extensions: dict[str, Any] = {"ledger": context.ledger.summary()}
+    cost = getattr(context, "cost", None)
+    if cost is not None:
+        extensions["cost"] = cost
+    return extensions
 
 
 #: Deeper documents are refused at validation: a client cannot make the gateway
 #: walk an unbounded chain of relations (step -> outputs -> producer -> ...).
-MAX_QUERY_DEPTH = 15
-DEPTH_RULE = create_validator(MAX_QUERY_DEPTH, None)
+#: ``MLGRAPH_LIMITS__MAX_DEPTH`` changes it; these are the defaults' rules.
+DEFAULT_LIMITS = LimitSettings()
+MAX_QUERY_DEPTH = DEFAULT_LIMITS.max_depth
+DEFAULT_RULES = validation_rules(DEFAULT_LIMITS)
+#: The default limits' document rule (depth, aliases, fragment expansion), for
+#: checking documents against the schema outside a request.
+DEPTH_RULE = DEFAULT_RULES[0]
+
+
+def _settings(context: Any) -> Settings | None:
+    return getattr(context, "settings", None)
+
+
+def _limits(context: Any) -> LimitSettings:
+    settings = _settings(context)
+    return settings.limits if settings is not None else DEFAULT_LIMITS
+
+
+def _page_settings(context: Any) -> tuple[tuple[int, int], int]:
+    """(default page size, largest page size) and the cost limit of the request."""
+    settings = _settings(context)
+    if settings is None:
+        fields = Settings.model_fields
+        sizes = (fields["default_page_size"].default, fields["max_page_size"].default)
+        return sizes, DEFAULT_LIMITS.max_cost
+    return (settings.default_page_size, settings.max_page_size), settings.limits.max_cost
+
+
+def rules_for(context: Any) -> tuple[Any, ...]:
+    """The validation rules of the request's settings (the defaults without any)."""
+    settings = _settings(context)
+    if settings is None:
+        return DEFAULT_RULES
+    return validation_rules(settings.limits, settings.introspection)
 
 
 class DebugLedger(SchemaExtension):
@@ -96,12 +138,98 @@ class DebugLedger(SchemaExtension):
         return debug_extensions(self.execution_context.context)
 
 
+class RequestLimits(AddValidationRules):
+    """Strawberry's ``AddValidationRules`` with the rules of the request's settings."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def on_operation(self) -> Iterator[None]:
+        self.validation_rules = list(rules_for(self.execution_context.context))
+        yield from super().on_operation()
+
+
+class RequestTokens(MaxTokensLimiter):
+    """Strawberry's ``MaxTokensLimiter`` with the request's token limit."""
+
+    def __init__(self) -> None:
+        super().__init__(DEFAULT_LIMITS.max_tokens)
+
+    def on_operation(self) -> Iterator[None]:
+        self.max_token_count = _limits(self.execution_context.context).max_tokens
+        yield from super().on_operation()
+
+
+class CostLimit(SchemaExtension):
+    """Refuses a validated operation whose estimated cost is over the limit,
+    before it runs (generic executor; ``GatewaySchema.execute`` does the same
+    for the level-by-level one)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        operation = get_operation_ast(document, context.operation_name) if document is not None else None
+        if operation is not None:
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}  # type: ignore[union-attr]
+            refusal = context.schema.check_cost(context.context, operation, fragments, context.variables)  # type: ignore[attr-defined]
+            if refusal is not None:
+                context.result = GraphQLExecutionResult(data=None, errors=[refusal])
+        yield
+
+
 class GatewaySchema(strawberry.Schema):
     """Strawberry's schema, running queries through the level-by-level executor."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.plans = PlanCache(self, rules=[DEPTH_RULE])
+        self._plans: dict[tuple[Any, ...], PlanCache] = {}
+        self._costs: dict[tuple[int, int], CostModel] = {}
+        self._compiled_costs: weakref.WeakKeyDictionary[CompiledOperation, dict[Any, int]] = weakref.WeakKeyDictionary()
+        self.plans = self.plans_for(DEFAULT_RULES, DEFAULT_LIMITS.max_tokens)
+
+    def plans_for(self, rules: tuple[Any, ...], max_tokens: int) -> PlanCache:
+        """The plan cache validating with these rules: one per set of limits."""
+        key = (rules, max_tokens)
+        plans = self._plans.get(key)
+        if plans is None:
+            plans = self._plans[key] = PlanCache(self, rules=rules, max_tokens=max_tokens)
+        return plans
+
+    def check_cost(
+        self,
+        context: Any,
+        operation: OperationDefinitionNode,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any] | None,
+    ) -> GraphQLError | None:
+        """Estimate the operation's cost (kept on the context for the debug
+        extensions); the error refusing it when it is over the limit."""
+        sizes, limit = _page_settings(context)
+        return self._judge(context, self._cost_model(sizes).estimate(operation, fragments, variables), limit)
+
+    def _cost_model(self, sizes: tuple[int, int]) -> CostModel:
+        model = self._costs.get(sizes)
+        if model is None:
+            model = self._costs[sizes] = CostModel(self._schema, *sizes)
+        return model
+
+    @staticmethod
+    def _judge(context: Any, estimated: int, limit: int) -> GraphQLError | None:
+        cost = {"estimated": estimated, "limit": limit}
+        if context is not None:
+            try:
+                context.cost = cost
+            except AttributeError:
+                pass
+        if estimated <= limit:
+            return None
+        return limit_error(
+            f"the query's estimated cost is {estimated}, over the limit of {limit}: ask for smaller pages "
+            "(`first`) or fewer nested lists",
+            "cost",
+            code=COST_LIMIT_EXCEEDED,
+            cost=cost,
+        )
 
     async def execute(  # type: ignore[override]
         self,
@@ -112,19 +240,30 @@ class GatewaySchema(strawberry.Schema):
         operation_name: str | None = None,
         **kwargs: Any,
     ) -> ExecutionResult:
-        compiled = self.plans.get(query, operation_name) if query and _compiled_execution(context_value) else None
+        compiled = None
+        if query and _compiled_execution(context_value):
+            plans = self.plans_for(rules_for(context_value), _limits(context_value).max_tokens)
+            compiled = plans.get(query, operation_name)
         if compiled is not None:
+            refusal = self._compiled_cost(compiled, context_value, variable_values)
+            if refusal is not None:
+                return ExecutionResult(data=None, errors=[refusal], extensions=debug_extensions(context_value))
             try:
                 data, errors = await compiled.execute(context_value, variable_values, root_value)
             except UnsupportedDocument:
                 compiled = None  # something only known while running, e.g. a null @skip condition
                 _reported(context_value).clear()
+            except Exception as exc:  # a bug in the executor: masked, logged with its id
+                masked = coded(GraphQLError(str(exc), original_error=exc))
+                return ExecutionResult(data=None, errors=[masked], extensions=debug_extensions(context_value))
         if compiled is None:
             result = await super().execute(
                 query, variable_values, context_value, root_value, operation_name, **kwargs
             )
-            if _reported(context_value):
-                result.errors = [*(result.errors or []), *_reported(context_value)]
+            # Errors that escaped the extensions (an exception in parsing or
+            # validation) are coded here; coded ones pass as they are.
+            errors = [*(result.errors or []), *_reported(context_value)]
+            result.errors = [coded(error) for error in errors] or None
             return result
         return ExecutionResult(
             data=data,
@@ -132,9 +271,38 @@ class GatewaySchema(strawberry.Schema):
             extensions=debug_extensions(context_value),
         )
 
+    def _compiled_cost(self, compiled: CompiledOperation, context: Any, variables: Mapping[str, Any] | None) -> GraphQLError | None:
+        """``check_cost`` for a compiled operation, remembered per page sizes and
+        the variable values the estimate reads (numbers, and lists' lengths)."""
+        sizes, limit = _page_settings(context)
+        key = (sizes, _cost_key(variables))
+        known = self._compiled_costs.get(compiled)
+        if known is None:
+            known = self._compiled_costs[compiled] = {}
+        cost = known.get(key)
+        if cost is None:
+            if len(known) >= COSTS_PER_OPERATION:
+                known.clear()
+            cost = known[key] = self._cost_model(sizes).estimate(compiled.operation, compiled.fragments, variables)
+        return self._judge(context, cost, limit)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are classified and logged by ``coded``; expected ones
         (a 404, a bad id) must not fill the log with tracebacks."""
+
+
+#: Estimates remembered per compiled operation, one per set of variable values.
+COSTS_PER_OPERATION = 64
+
+
+def _cost_key(variables: Mapping[str, Any] | None) -> tuple[tuple[str, int | None], ...]:
+    """What of the variables a cost estimate can depend on: numbers, and lists' lengths."""
+    if not variables:
+        return ()
+    return tuple(
+        (name, value if isinstance(value, int) else len(value) if isinstance(value, list) else None)
+        for name, value in sorted(variables.items())
+    )
 
 
 def _reported(context: Any) -> list[GraphQLError]:
@@ -148,5 +316,5 @@ def _compiled_execution(context: Any) -> bool:
 
 
 schema = GatewaySchema(
-    query=Query, mutation=Mutation, extensions=[ErrorCodes, DebugLedger, lambda: AddValidationRules([DEPTH_RULE])]
+    query=Query, mutation=Mutation, extensions=[ErrorCodes, DebugLedger, RequestTokens, RequestLimits, CostLimit]
 )
