@@ -160,3 +160,17 @@ def test_persisted_manifest_in_apollo_and_relay_formats(tmp_path: Path) -> None:
     (tmp_path / "Bad.graphql").write_text("{ __typename }")
     broken = run("persisted", "manifest", "--dir", str(tmp_path))
     assert broken.exit_code == 1 and "has no name" in broken.stderr
+
+
+def test_query_sends_the_gateway_api_key(tmp_path: Any) -> None:
+    import hashlib
+
+    key = "a-long-enough-gateway-key-for-tests"
+    hashes = json.dumps([f"sha256:{hashlib.sha256(key.encode()).hexdigest()}"])
+    with GatewayProcess({"MLGRAPH_AUTH__API_KEY_HASHES": hashes}, tmp_path / "demo.log") as gateway:
+        refused = run("query", "DominoProjects", "--url", gateway.url)
+        assert refused.exit_code == 1 and "UNAUTHENTICATED" in refused.output
+        allowed = run("query", "DominoProjects", "--url", gateway.url, "--api-key", key)
+        assert allowed.exit_code == 0, allowed.output
+        from_env = run("query", "DominoProjects", "--url", gateway.url, MLGRAPH_API_KEY=key)
+        assert from_env.exit_code == 0

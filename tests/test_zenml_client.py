@@ -127,7 +127,7 @@ def test_ledger_records_path_without_host() -> None:
 @pytest.mark.parametrize(
     ("response", "message"),
     [
-        (httpx.Response(200, text="<html>not json</html>"), "zenml sent a body that is not JSON"),
+        (httpx.Response(200, text="<html>not json</html>"), "zenml answered text/plain, not JSON"),
         (httpx.Response(200, content=b'{"items": [\xff]}'), "zenml sent a body that is not JSON"),
         (httpx.Response(200, json={"items": "nope"}), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),
         (httpx.Response(200, json=page([{"body": {}}])), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),

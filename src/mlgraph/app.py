@@ -10,6 +10,7 @@ page and its assets need none: they hold no data).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -69,6 +70,12 @@ query RunOverview {
   }
 }
 """
+
+
+#: httpx logs every request's full URL at INFO: backend addresses (and query
+#: strings with ids) stay out of the gateway's log.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def create_app(

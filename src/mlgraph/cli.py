@@ -181,6 +181,9 @@ def query(
     config: Config = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a --url gateway.")] = 60.0,
     secrets_dir: SecretsDir = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="MLGRAPH_API_KEY", help="The --url gateway's API key (or MLGRAPH_API_KEY).")
+    ] = None,
 ) -> None:
     """Run a persisted operation; exit 1 when the answer has errors."""
     from mlgraph.persisted.client import (
@@ -196,7 +199,7 @@ def query(
     )
     try:
         body = request_body(find_operation(operation, settings.persisted.manifest_dir), parse_vars(var or []))
-        run = run_remote(url, body, timeout) if url else run_in_process(in_process, body)
+        run = run_remote(url, body, timeout, api_key) if url else run_in_process(in_process, body)
         answer: dict[str, Any] = asyncio.run(run)
     except UsageError as exc:
         raise fail(str(exc), 2) from None

@@ -41,6 +41,10 @@ class BackendSettings(BaseModel):
     timeout: float = Field(
         10.0, gt=0, description="Seconds before a call counts as failed (connect, read and the whole exchange)."
     )
+    max_response_bytes: int = Field(
+        64 * 2**20, ge=1024,
+        description="The largest answer read (64 MiB); a larger one is BAD_BACKEND_RESPONSE, never read whole.",
+    )
     retries: int = Field(
         2, ge=0, le=10,
         description="Further attempts of a GET after a timeout, a refused connection, 429, 502, 503 or 504; "

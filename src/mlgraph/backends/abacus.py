@@ -438,7 +438,7 @@ class AbacusClient(BackendClient):
         if response.status_code >= 400:
             raise self.error_for(response)
         try:
-            envelope = AbacusEnvelope[result].model_validate_json(response.content)  # type: ignore[valid-type]
+            envelope = AbacusEnvelope[result].model_validate_json(self.json_body(response))  # type: ignore[valid-type]
         except ValidationError as exc:
             if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
                 raise BadResponse(PLATFORM, "abacus sent a body that is not JSON") from exc

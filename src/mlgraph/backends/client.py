@@ -75,6 +75,7 @@ class BackendConnection:
         breaker starts closed.
         """
         self.timeout = settings.timeout
+        self.max_response_bytes = settings.max_response_bytes
         # httpx bounds each phase (connect, write, each read, pool wait) by it;
         # the exchange as a whole is bounded by ``timeout`` in ``_attempt``.
         self.http.timeout = httpx.Timeout(settings.timeout)
@@ -252,12 +253,39 @@ class BackendClient:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                response = await self.connection.http.send(request)
+                response = await self.connection.http.send(request, stream=True)
+                try:
+                    body = await self._bounded_body(response)
+                finally:
+                    await response.aclose()
         except (httpx.HTTPError, TimeoutError):
             self._record(request, None, 0, started)
             raise
-        self._record(request, response.status_code, len(response.content), started)
-        return response
+        except BadResponse:
+            self._record(request, response.status_code, 0, started)
+            raise
+        self._record(request, response.status_code, len(body), started)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    async def _bounded_body(self, response: httpx.Response) -> bytes:
+        """The body, read only up to the platform's limit: a runaway answer
+        must not take the gateway's memory with it."""
+        limit = self.connection.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, limit: int) -> BadResponse:
+        return BadResponse(self.platform, f"{self.platform} sent an answer larger than {limit // 2**20} MiB")
 
     def _unavailable(self, exc: BaseException) -> Unavailable:
         """What a call that got no answer says: the platform, never the URL."""
@@ -281,6 +309,14 @@ class BackendClient:
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
         )
+
+    def json_body(self, response: httpx.Response) -> bytes:
+        """The body of an answer that says it is JSON. A proxy's HTML page or
+        a text error on a 200 is not the platform's contract, whatever it holds."""
+        declared = response.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if declared and "json" not in declared:
+            raise BadResponse(self.platform, f"{self.platform} answered {declared[:40]}, not JSON")
+        return response.content
 
     def decode(self, response: httpx.Response) -> Any:
         """The JSON body of a successful response, or a typed error."""

@@ -555,7 +555,7 @@ class DominoClient(BackendClient):
         if response.status_code >= 400:
             raise self.error_for(response)
         try:
-            return model.model_validate_json(response.content)
+            return model.model_validate_json(self.json_body(response))
         except ValidationError as exc:
             if any(error["type"] == "json_invalid" for error in exc.errors(include_url=False)):
                 raise BadResponse(PLATFORM, "domino sent a body that is not JSON") from exc

@@ -470,7 +470,7 @@ class ZenMLClient(BackendClient):
     def _parse(self, model: type[M], response: httpx.Response) -> M:
         """The response body as ``model``, validated from bytes; malformed is ``BadResponse``."""
         try:
-            return parse_json(model, response.content)
+            return parse_json(model, self.json_body(response))
         except ValidationError as exc:
             if exc.error_count() == 1 and exc.errors(include_url=False)[0]["type"] == "json_invalid":
                 raise BadResponse(PLATFORM, "zenml sent a body that is not JSON") from exc

@@ -103,9 +103,10 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def run_remote(url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """POST to a running gateway."""
-    async with httpx.AsyncClient(timeout=timeout) as client:
+async def run_remote(url: str, body: dict[str, Any], timeout: float, api_key: str | None = None) -> dict[str, Any]:
+    """POST to a running gateway, with its API key when it asks for one."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
         try:
             response = await client.post(graphql_url(url), json=body)
         except httpx.HTTPError as exc:

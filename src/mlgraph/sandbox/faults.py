@@ -57,6 +57,8 @@ class RouteFault:
     truncate: bool = False
     #: The content type the answer is declared as, whatever its body is.
     content_type: str | None = None
+    #: Answer 200 with a JSON body of this many bytes (a runaway list).
+    size_bytes: int | None = None
 
     @property
     def alters(self) -> bool:
@@ -102,11 +104,13 @@ class Faults:
         truncate: bool = False,
         content_type: str | None = None,
         times: int | None = None,
+        size_bytes: int | None = None,
     ) -> None:
         """Put a fault on every path under `prefix`, replacing any earlier one.
 
         `retry_after` (seconds, or a moment sent as an HTTP date) goes with a
-        status fault; `times` removes the fault after that many requests met it.
+        status fault; `times` removes the fault after that many requests met it;
+        `size_bytes` answers a well-formed JSON body of that size.
         """
         if status is not None and not 100 <= status <= 599:
             raise ValueError(f"not an HTTP status: {status}")
@@ -122,7 +126,7 @@ class Faults:
         elif retry_after is not None:
             header = f"{retry_after:g}"
         key = _normalise(prefix)
-        self._routes[key] = RouteFault(status, latency_ms, garbage, header, truncate, content_type)
+        self._routes[key] = RouteFault(status, latency_ms, garbage, header, truncate, content_type, size_bytes)
         if times is None:
             self._remaining.pop(key, None)
         else:
@@ -189,6 +193,10 @@ class FaultLayer:
         )
         if latency_ms > 0:
             await self.faults.delay(latency_ms / 1000)
+        if fault.size_bytes is not None:
+            filler = b'{"items":[' + b"0," * max(0, (fault.size_bytes - 14) // 2) + b'0]}'
+            await _answer(send, 200, [(b"content-type", b"application/json")], filler)
+            return
         if fault.status is None and not fault.garbage:
             if fault.alters:
                 await self._altered(scope, receive, send, fault)
