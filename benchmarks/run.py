@@ -2,15 +2,16 @@
 
     python -m benchmarks.run [--quick] [--latency-ms 20] [--out benchmarks/results]
 
-For each N in 10, 100, 1000 it starts a ZenML emulator and a Domino Data Lab
-emulator (uvicorn, with the injected latency) and one gateway configured for
-both (uvicorn, reaching the emulators over HTTP), then measures each
-platform's canonical query against the REST calls a careful client makes for
-the same information: ZenML's run query (N steps,
-benchmarks/queries/zenml_run.graphql) and Domino's job list (N jobs,
-benchmarks/queries/domino_jobs.graphql). It then measures gateway CPU per
-resolved field in-process for each, and the small-query throughput of the
-gateway against a plain Strawberry + FastAPI app.
+For each N in 10, 100, 1000 it starts a ZenML emulator, a Domino Data Lab
+emulator and an Abacus.AI emulator (uvicorn, with the injected latency) and
+one gateway configured for all three (uvicorn, reaching the emulators over
+HTTP), then measures each platform's canonical query against the REST calls a
+careful client makes for the same information: ZenML's run query (N steps,
+benchmarks/queries/zenml_run.graphql), Domino's job list (N jobs,
+benchmarks/queries/domino_jobs.graphql) and Abacus.AI's pipeline version
+(N step versions and what they reference, benchmarks/queries/abacus_version.graphql).
+It then measures gateway CPU per resolved field in-process for each, and the
+small-query throughput of the gateway against a plain Strawberry + FastAPI app.
 
 Results go to <out>/results.json and <out>/results.md; the Markdown is also
 printed. See benchmarks/README.md for how to read them.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import shutil
@@ -39,7 +41,12 @@ from typing import Any
 import httpx
 
 from benchmarks.servers import (
+    ABACUS_API_KEY,
     DOMINO_API_KEY,
+    abacus_dataset_args,
+    abacus_generate,
+    abacus_referenced,
+    abacus_version,
     dataset_args,
     domino_dataset_args,
     domino_generate,
@@ -62,9 +69,41 @@ DOMINO_CALLS = 4
 DOMINO_ROUND_TRIPS = 2
 #: Response bytes below the REST payloads at N = 100 (see README: thin job records, no hydration).
 DOMINO_BYTES_FACTOR = 3.0
-PLATFORMS = ("zenml", "domino")
+ABACUS_QUERY = (QUERIES / "abacus_version.graphql").read_text()
+#: Abacus.AI's canonical query nests pipelineVersion -> steps -> references -> target.
+ABACUS_NESTING_LEVELS = 4
+#: ... and its deepened variant adds producer -> references -> target.
+ABACUS_DEEP_NESTING_LEVELS = ABACUS_NESTING_LEVELS + 3
+
+
+def deepen_abacus_query(query: str) -> str:
+    """The canonical query with every object reached again 3 levels deeper (7
+    in all): a dataset version's producer step, its references, their targets,
+    with the same selection. It names no object the canonical query does not,
+    so a gateway whose calls do not depend on depth makes the same calls."""
+    start = query.index("target {") + len("target {")
+    depth, end = 1, start
+    while depth:
+        depth += {"{": 1, "}": -1}.get(query[end], 0)
+        end += 1
+    targets = query[start:end - 1]
+    dataset = "... on AbacusDatasetVersion { status rowCount }"
+    if query.count(dataset) != 1 or "query AbacusVersion(" not in query:
+        raise ValueError("the canonical Abacus.AI query changed shape; update deepen_abacus_query")
+    deeper = f"... on AbacusDatasetVersion {{ status rowCount producer {{ name references {{ objectType target {{{targets}}} }} }} }}"
+    return query.replace(dataset, deeper).replace("query AbacusVersion(", "query AbacusVersionDeep(")
+
+
+ABACUS_DEEP_QUERY = deepen_abacus_query(ABACUS_QUERY)
+#: Describes in flight at once, the gateway's default bound and the baseline's semaphore.
+ABACUS_MAX_CONCURRENCY = 8
+#: Response bytes below the REST payloads at N = 100 (see README: SDK-shaped describes).
+ABACUS_BYTES_FACTOR = 7.0
+PLATFORMS = ("zenml", "domino", "abacus")
 CONCURRENCIES = (1, 16, 64)
 EXECUTION_ROUNDS = 5
+#: At most this many µs of gateway CPU per resolved field (execution, N = 1000).
+CPU_US_PER_FIELD = 3.0
 
 
 # ------------------------------------------------------------------ helpers
@@ -191,7 +230,7 @@ def gateway_op(url: str, query: str, variables: dict[str, Any] | None = None) ->
     return op
 
 
-def baseline_op(url: str, run_id: str, steps: int) -> Op:
+def zenml_baseline_op(url: str, run_id: str, steps: int) -> Op:
     """What a well-written REST client does: the hydrated run and its hydrated
     steps (which embed outputs, producer ids and users with emails), fetched
     concurrently and parsed."""
@@ -265,6 +304,103 @@ def domino_baseline_op(url: str, project_id: str, jobs: int) -> Op:
         if len(rows) != jobs:
             raise RuntimeError(f"baseline got {len(rows)} jobs, expected {jobs}")
         return sum(len(r.content) for r in responses)
+
+    return op
+
+
+#: A step version reference's id field -> the describe that reads the object and its id parameter.
+ABACUS_DESCRIBES = {
+    "datasetVersion": ("describeDatasetVersion", "datasetVersion"),
+    "modelVersion": ("describeModelVersion", "modelVersion"),
+    "deploymentVersion": ("describeDeployment", "deploymentId"),
+    "featureGroupVersion": ("describeFeatureGroupVersion", "featureGroupVersion"),
+    "batchPredictionId": ("describeBatchPrediction", "batchPredictionId"),
+}
+ABACUS_ID_PARAMS = dict(ABACUS_DESCRIBES.values())
+
+
+def abacus_describe_path(method: str, key: str) -> str:
+    return f"/api/v0/{method}?{ABACUS_ID_PARAMS[method]}={key}"
+
+
+def abacus_rest_paths(version_id: str, objects: list[tuple[str, str]]) -> list[str]:
+    """The GETs a careful Abacus.AI client makes: the version, then one describe
+    per distinct referenced object (`objects`: (describe method, id))."""
+    return [
+        f"/api/v0/describePipelineVersion?pipelineVersion={version_id}",
+        *(abacus_describe_path(method, key) for method, key in objects),
+    ]
+
+
+def abacus_target(method: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The fields the GraphQL query selects of a referenced object."""
+    if method == "describeDatasetVersion":
+        return {"status": record.get("status"), "rowCount": record.get("rowCount")}
+    if method == "describeModelVersion":
+        return {"status": record.get("status"), "trainingCompletedAt": record.get("trainingCompletedAt")}
+    if method == "describeDeployment":
+        return {"name": record.get("name"), "status": record.get("status")}
+    if method == "describeBatchPrediction":
+        latest = record.get("latestBatchPredictionVersion") or {}
+        return {"status": latest.get("status"), "totalPredictions": latest.get("totalPredictions")}
+    return {"status": record.get("status")}
+
+
+def abacus_baseline_op(url: str, version_id: str, steps: int, objects: int) -> Op:
+    """What a well-written Abacus.AI client does: describe the pipeline version
+    (its step versions and their references come embedded), then describe
+    each distinct referenced object once, concurrently with at most
+    `ABACUS_MAX_CONCURRENCY` in flight (Abacus.AI has no many-ids call),
+    parsed with `json` and joined in Python into the rows the query answers."""
+    headers = {"apiKey": ABACUS_API_KEY}
+    version_path = url + abacus_rest_paths(version_id, [])[0]
+
+    def reference_key(ref: dict[str, Any]) -> tuple[str, str] | None:
+        return next(((method, ref[name]) for name, (method, _) in ABACUS_DESCRIBES.items() if ref.get(name)), None)
+
+    async def op(client: httpx.AsyncClient) -> int:
+        first = await client.get(version_path, headers=headers)
+        if first.status_code != 200:
+            raise RuntimeError(f"abacus emulator answered {first.status_code}: {first.text[:300]}")
+        step_versions = json.loads(first.content)["result"]["stepVersions"]
+        wanted = list(dict.fromkeys(
+            key
+            for step in step_versions
+            for ref in step.get("pipelineStepVersionReferences") or []
+            if (key := reference_key(ref)) is not None
+        ))
+        gate = asyncio.Semaphore(ABACUS_MAX_CONCURRENCY)
+
+        async def describe(method: str, key: str) -> httpx.Response:
+            async with gate:
+                response = await client.get(url + abacus_describe_path(method, key), headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"abacus emulator answered {response.status_code}: {response.text[:300]}")
+            return response
+
+        responses = await asyncio.gather(*(describe(method, key) for method, key in wanted))
+        described = {key: json.loads(r.content)["result"] for key, r in zip(wanted, responses)}
+        rows = []
+        for step in step_versions:
+            refs = []
+            for ref in step.get("pipelineStepVersionReferences") or []:
+                key = reference_key(ref)
+                record = described.get(key) if key else None
+                refs.append({
+                    "objectType": ref.get("objectType"),
+                    "status": ref.get("status"),
+                    "error": ref.get("error"),
+                    "target": abacus_target(key[0], record) if key and record else None,
+                })
+            rows.append({
+                "name": step.get("stepName"),
+                "nativeStatus": step.get("status"),
+                "resources": {"name": step.get("cpuSize"), "memoryGib": step.get("memory"), "timeoutMinutes": step.get("timeout")},
+                "references": refs,
+            })
+        if len(rows) != steps or len(wanted) != objects:
+            raise RuntimeError(f"baseline got {len(rows)} steps and {len(wanted)} objects, expected {steps} and {objects}")
+        return len(first.content) + sum(len(r.content) for r in responses)
 
     return op
 
@@ -456,37 +592,31 @@ class Harness:
         self.servers.clear()
 
     async def measure_n(self, n: int, platforms: tuple[str, ...] = PLATFORMS) -> dict[str, dict[str, Any]]:
-        """One size for each platform asked for: its emulator(s) and one gateway
+        """One size for each platform asked for: its emulator and one gateway
         configured for all of them, as a deployment would be. A platform whose
-        measurement fails reports its error; the other is still measured."""
-        zenml_emulator = domino_emulator = None
+        measurement fails reports its error; the others are still measured."""
+        emulators: dict[str, Server] = {}
         try:
-            latency = ["--latency-ms", str(self.latency_ms)]
             gateway_args: list[str] = []
-            if "zenml" in platforms:
-                zenml_emulator = self.start("emulator", ["--steps", str(n), *latency], "/api/v1/info")
-                gateway_args += ["--zenml-url", zenml_emulator.url]
-            if "domino" in platforms:
-                # 401 without the key: the emulator is up.
-                domino_emulator = self.start("domino-emulator", ["--jobs", str(n), *latency], "/api/users/v1/self")
-                gateway_args += ["--domino-url", domino_emulator.url]
+            for name in platforms:
+                spec = SPECS[name]
+                emulators[name] = self.start(
+                    spec.emulator, [spec.size_flag, str(n), "--latency-ms", str(self.latency_ms)], spec.probe
+                )
+                gateway_args += [spec.gateway_flag, emulators[name].url]
             gateway = self.start("gateway", gateway_args, "/healthz")
         except Exception:
             self.stop_all()
             raise
         out: dict[str, dict[str, Any]] = {}
         try:
-            for platform_name, emulator in (("zenml", zenml_emulator), ("domino", domino_emulator)):
-                if emulator is None:
-                    continue
+            for name, emulator in emulators.items():
                 try:
-                    if platform_name == "zenml":
-                        out[platform_name] = await self.measure_zenml(n, gateway, emulator)
-                    else:
-                        out[platform_name] = await self.measure_domino(n, gateway, emulator)
-                except Exception as exc:  # noqa: BLE001 - one broken platform must not hide the other
-                    print(f"[bench] {platform_name} N={n} failed: {exc}", file=sys.stderr, flush=True)
-                    out[platform_name] = {"n": n, "error": str(exc)[:500]}
+                    out[name] = await getattr(self, f"measure_{name}")(n, gateway, emulator)
+                except Exception as exc:  # noqa: BLE001 - one broken platform must not hide the others
+                    error = f"{type(exc).__name__}: {exc}"
+                    print(f"[bench] {name} N={n} failed: {error}", file=sys.stderr, flush=True)
+                    out[name] = {"n": n, "error": error[:500]}
         finally:
             self.stop_all()
         return out
@@ -506,9 +636,10 @@ class Harness:
             f"/api/v1/steps?pipeline_run_id={run.id}&hydrate=true&size={n}&sort_by=created",
         ]
         sides = await self.compare(
-            n, gateway, emulator, RUN_QUERY, variables, check, baseline_op(emulator.url, run.id, n), paths, {}
+            n, gateway, emulator, RUN_QUERY, variables, check, zenml_baseline_op(emulator.url, run.id, n), paths, {}
         )
-        return {"n": n, "run_id": run.id, **sides}
+        # The run, then its steps, then their users: one after another.
+        return {"n": n, "run_id": run.id, "round_trips": sides["gateway"]["backend_calls"], **sides}
 
     async def measure_domino(self, n: int, gateway: Server, emulator: Server) -> dict[str, Any]:
         data = domino_generate(n)
@@ -527,7 +658,39 @@ class Harness:
             domino_baseline_op(emulator.url, project_id, n), domino_rest_paths(project_id, n),
             {"X-Domino-Api-Key": DOMINO_API_KEY},
         )
-        return {"n": n, "project_id": project_id, **sides}
+        return {"n": n, "project_id": project_id, "round_trips": DOMINO_ROUND_TRIPS, **sides}
+
+    async def measure_abacus(self, n: int, gateway: Server, emulator: Server) -> dict[str, Any]:
+        data = abacus_generate(n)
+        version, step_versions = abacus_version(data, n)
+        objects = abacus_referenced(step_versions)
+        references = sum(len(step.references) for step in step_versions)
+        variables = {"id": version.id}
+
+        def check(answer: dict[str, Any]) -> None:
+            steps = answer["abacus"]["pipelineVersion"]["steps"]
+            if len(steps["nodes"]) != n or steps["totalCount"] != n:
+                raise RuntimeError(f"gateway returned {len(steps['nodes'])} of {steps['totalCount']} steps, expected {n}")
+            refs = [ref for node in steps["nodes"] for ref in node["references"]]
+            if len(refs) != references or any(ref["target"] is None for ref in refs):
+                raise RuntimeError(f"gateway returned {len(refs)} references (expected {references}) or a null target")
+
+        deep = await abacus_depth_probe(n)
+        sides = await self.compare(
+            n, gateway, emulator, ABACUS_QUERY, variables, check,
+            abacus_baseline_op(emulator.url, version.id, n, len(objects)), abacus_rest_paths(version.id, objects),
+            {"apiKey": ABACUS_API_KEY},
+        )
+        return {
+            "n": n,
+            "version_id": version.id,
+            "references": references,
+            "distinct_objects": len(objects),
+            # The version, then the describes in waves of at most 8.
+            "round_trips": 1 + math.ceil(len(objects) / ABACUS_MAX_CONCURRENCY),
+            "deep_query": deep,
+            **sides,
+        }
 
     async def compare(
         self,
@@ -584,6 +747,7 @@ class Harness:
             for name, srv in (("gateway", gateway), ("emulator", emulator)):
                 spent = srv.cpu_seconds() - before[name]
                 result[f"{name}_cpu_ms_per_op"] = round(spent * 1000 / done, 2) if done else None
+            result["drain_s"] = await drain(gateway, emulator)
             side["throughput"].append(result)
 
         async def in_thread(fn: Callable[..., dict[str, Any]], *a: Any, **kw: Any) -> dict[str, Any]:
@@ -624,6 +788,21 @@ class Harness:
             return out
         finally:
             self.stop_all()
+
+
+async def drain(*servers: Server, idle_share: float = 0.1, limit_s: float = 300.0) -> float:
+    """Wait until `servers` are idle: wrk drops the requests still in flight
+    when its time is up, but the gateway goes on answering them (at N = 1000 a
+    backlog of up to 64 requests of hundreds of backend calls each). Without
+    this the next run would share the machine with that backlog. Returns the
+    seconds waited; idle means under `idle_share` of a core for half a second."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        before = sum(s.cpu_seconds() for s in servers)
+        await asyncio.sleep(0.5)
+        if sum(s.cpu_seconds() for s in servers) - before < idle_share * 0.5:
+            break
+    return round(time.perf_counter() - started, 1)
 
 
 def ratios(gw: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -670,22 +849,81 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
 
-async def cpu_per_field(n: int, runs: int) -> dict[str, Any]:
+def sandbox_app(name: str, transport: httpx.AsyncBaseTransport, **overrides: Any) -> Any:
+    """The gateway configured for one platform (and `overrides` of other
+    settings), reaching it through `transport`."""
     from mlgraph.app import create_app
-    from mlgraph.demo import ZENML_SANDBOX_URL
-    from mlgraph.sandbox.faults import Faults
-    from mlgraph.sandbox.zenml import create_zenml_emulator
-    from mlgraph.settings import Settings, ZenMLSettings
+    from mlgraph.demo import ABACUS_SANDBOX_URL, DOMINO_SANDBOX_URL, ZENML_SANDBOX_URL
+    from mlgraph.settings import AbacusSettings, DominoSettings, Settings, ZenMLSettings
 
-    dataset = generate(n)
-    run = next(r for r in dataset.runs if r.status == "completed")
-    emulator = create_zenml_emulator(dataset, faults=Faults(latency_ms=0.0))
-    replay = ReplayTransport(httpx.ASGITransport(app=emulator))
-    app = create_app(Settings(zenml=ZenMLSettings(url=ZENML_SANDBOX_URL)), transports={"zenml": replay})
-    body = {"query": RUN_QUERY, "variables": {"id": run.id}}
+    platform_settings = {
+        "zenml": lambda: ZenMLSettings(url=ZENML_SANDBOX_URL),
+        "domino": lambda: DominoSettings(url=DOMINO_SANDBOX_URL, api_key=DOMINO_API_KEY),
+        "abacus": lambda: AbacusSettings(url=ABACUS_SANDBOX_URL, api_key=ABACUS_API_KEY),
+    }[name]()
+    return create_app(Settings(**{name: platform_settings}, **overrides), transports={name: transport})
+
+
+async def abacus_depth_probe(n: int) -> dict[str, Any]:
+    """Backend calls of the canonical Abacus.AI query and of its deepened
+    variant (`ABACUS_DEEP_QUERY`), in-process against the emulator with no
+    latency. The variant's estimated cost (about 2.2 million: the estimator
+    counts each unpaged list as a default page of 20, and it nests references
+    in references) is over the default `limits.max_cost` of 250,000, so this
+    gateway has the limit raised; the served gateway keeps the default, and
+    the canonical query (150,005) is under it."""
+    from mlgraph.settings import LimitSettings
+
+    emulator, query, variables = canonical_case("abacus", n)
+    app = sandbox_app("abacus", httpx.ASGITransport(app=emulator), limits=LimitSettings(max_cost=10**9, rate_per_minute=0))
+    out: dict[str, Any] = {"nesting_levels": ABACUS_DEEP_NESTING_LEVELS}
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=120) as client:
+            for key, document in (("canonical", query), ("deep", ABACUS_DEEP_QUERY)):
+                response = await client.post(
+                    "/graphql", json={"query": document, "variables": variables}, headers={"X-Mlgraph-Debug": "1"}
+                )
+                answer = response.json()
+                if answer.get("errors"):
+                    raise RuntimeError(f"gateway errors on the {key} query: {answer['errors'][:2]}")
+                prefix = "" if key == "deep" else "canonical_"
+                out[f"{prefix}backend_calls"] = answer["extensions"]["ledger"]["calls"]
+                out[f"{prefix}fields"] = count_fields(answer["data"])
+    return out
+
+
+def canonical_case(name: str, n: int) -> tuple[Any, str, dict[str, Any]]:
+    """A platform's emulator (no latency), canonical query and its variables at size `n`."""
+    from mlgraph.sandbox.faults import Faults
+
+    no_latency = Faults(latency_ms=0.0)
+    if name == "zenml":
+        from mlgraph.sandbox.zenml import create_zenml_emulator
+
+        dataset = generate(n)
+        run = next(r for r in dataset.runs if r.status == "completed")
+        return create_zenml_emulator(dataset, faults=no_latency), RUN_QUERY, {"id": run.id}
+    if name == "domino":
+        from mlgraph.sandbox.domino import create_domino_emulator
+
+        data = domino_generate(n)
+        emulator = create_domino_emulator(data, api_key=DOMINO_API_KEY, faults=no_latency)
+        return emulator, DOMINO_QUERY, {"project": domino_project(data), "first": n}
+    from mlgraph.sandbox.abacus import create_abacus_emulator
+
+    data = abacus_generate(n)
+    version, _ = abacus_version(data, n)
+    return create_abacus_emulator(data, api_key=ABACUS_API_KEY, faults=no_latency), ABACUS_QUERY, {"id": version.id}
+
+
+async def cpu_per_field(name: str, n: int, runs: int) -> dict[str, Any]:
+    """The whole request in-process: the gateway's HTTP in and out, and the
+    backend JSON parsed each time from a transport replaying the emulator."""
+    emulator, query, variables = canonical_case(name, n)
+    app = sandbox_app(name, ReplayTransport(httpx.ASGITransport(app=emulator)))
+    body = {"query": query, "variables": variables}
     cpu_ms: list[float] = []
     wall_ms: list[float] = []
-    fields = 0
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
             warm = await client.post("/graphql", json=body)  # fills the replay cache
@@ -719,55 +957,103 @@ def cpu_summary(n: int, fields: int, cpu_ms: list[float]) -> dict[str, Any]:
     }
 
 
-async def execution_cpu_per_field(n: int, runs: int) -> dict[str, Any]:
-    """CPU of executing the query once the backend records are parsed: the
-    client's calls are answered from a first, real run's parsed results, so
-    what is timed is the executor, resolvers and loaders."""
-    from mlgraph.backends import zenml as wire
+def parsed_once_context(name: str, transport: httpx.AsyncBaseTransport, parsed: dict[Any, Any]) -> tuple[Any, Any]:
+    """(connection, make_context) for executing a platform's queries with its
+    client's lowest call boundary answered from `parsed`, filled by the first
+    real call of each kind: ZenML's list / get / get_many / run_steps, Domino's
+    `_call` and Abacus.AI's `call` (where each response is parsed into wire
+    models). What runs after the first time is the executor, the resolvers and
+    the loaders, not HTTP or JSON parsing."""
     from mlgraph.backends.ledger import Ledger
     from mlgraph.graph.context import GraphContext
-    from mlgraph.graph.schema import schema
-    from mlgraph.graph.zenml.loaders import ZenMLLoaders
-    from mlgraph.sandbox.zenml import create_zenml_emulator
     from mlgraph.settings import Settings
 
-    parsed: dict[tuple[str, str], Any] = {}
-
-    class ParsedOnce(wire.ZenMLClient):
-        async def _memo(self, name: str, *args: Any, **kwargs: Any) -> Any:
-            key = (name, repr((args, sorted(kwargs.items()))))
-            if key not in parsed:
-                parsed[key] = await getattr(super(), name)(*args, **kwargs)
-            return parsed[key]
-
-        async def list(self, *args: Any, **kwargs: Any) -> Any:
-            return await self._memo("list", *args, **kwargs)
-
-        async def get(self, *args: Any, **kwargs: Any) -> Any:
-            return await self._memo("get", *args, **kwargs)
-
-        async def get_many(self, *args: Any, **kwargs: Any) -> Any:
-            return await self._memo("get_many", *args, **kwargs)
-
-        async def run_steps(self, *args: Any, **kwargs: Any) -> Any:
-            return await self._memo("run_steps", *args, **kwargs)
-
-    dataset = generate(n)
-    run = next(r for r in dataset.runs if r.status == "completed")
-    connection = wire.ZenMLConnection(
-        "http://zenml.sandbox", timeout=30, transport=httpx.ASGITransport(app=create_zenml_emulator(dataset))
-    )
     settings = Settings()
 
-    def context() -> Any:
-        ledger = Ledger()
-        return GraphContext(settings, ledger, ZenMLLoaders(ParsedOnce(connection, ledger)))
+    async def memo(key: tuple[Any, ...], call: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in parsed:
+            parsed[key] = await call()
+        return parsed[key]
+
+    if name == "zenml":
+        from mlgraph.backends import zenml as wire
+        from mlgraph.graph.zenml.loaders import ZenMLLoaders
+
+        class ZenMLParsedOnce(wire.ZenMLClient):
+            def _once(self, method: str, args: Any, kwargs: dict[str, Any]) -> Awaitable[Any]:
+                call = getattr(super(), method)
+                return memo((method, repr((args, sorted(kwargs.items())))), lambda: call(*args, **kwargs))
+
+            def list(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+                return self._once("list", args, kwargs)
+
+            def get(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+                return self._once("get", args, kwargs)
+
+            def get_many(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+                return self._once("get_many", args, kwargs)
+
+            def run_steps(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+                return self._once("run_steps", args, kwargs)
+
+        zenml_connection = wire.ZenMLConnection("http://zenml.sandbox", timeout=30, transport=transport)
+        return zenml_connection, lambda ledger: GraphContext(
+            settings, ledger, ZenMLLoaders(ZenMLParsedOnce(zenml_connection, ledger))
+        )
+    if name == "domino":
+        from mlgraph.backends import domino as domino_wire
+        from mlgraph.graph.domino.loaders import DominoLoaders
+
+        class DominoParsedOnce(domino_wire.DominoClient):
+            def _call(self, model: Any, method: str, path: str, **kwargs: Any) -> Awaitable[Any]:
+                call = super()._call
+                return memo((model, method, path, repr(sorted(kwargs.items()))), lambda: call(model, method, path, **kwargs))
+
+        domino_connection = domino_wire.DominoConnection(
+            "http://domino.sandbox", timeout=30, api_key=DOMINO_API_KEY, transport=transport
+        )
+        return domino_connection, lambda ledger: GraphContext(
+            settings, ledger, None, DominoLoaders(DominoParsedOnce(domino_connection, ledger))
+        )
+    from mlgraph.backends import abacus as abacus_wire
+    from mlgraph.graph.abacus.loaders import AbacusLoaders
+
+    class AbacusParsedOnce(abacus_wire.AbacusClient):
+        def call(self, result: Any, method: str, *, params: Any = None, body: Any = None) -> Awaitable[Any]:
+            call = super().call
+            key = (repr(result), method, repr(sorted((params or {}).items())), repr(sorted((body or {}).items())))
+            return memo(key, lambda: call(result, method, params=params, body=body))
+
+    abacus_connection = abacus_wire.AbacusConnection(
+        "http://abacus.sandbox", timeout=30, api_key=ABACUS_API_KEY, max_concurrency=ABACUS_MAX_CONCURRENCY,
+        transport=transport,
+    )
+    return abacus_connection, lambda ledger: GraphContext(
+        settings, ledger, None, None, AbacusLoaders(AbacusParsedOnce(abacus_connection, ledger))
+    )
+
+
+async def execution_cpu_per_field(name: str, n: int, runs: int, profile: bool) -> dict[str, Any]:
+    """CPU of executing a platform's canonical query once the backend records
+    are parsed (`parsed_once_context`), through `schema.execute`. With
+    `profile` (or when the best round misses the target) a cProfile summary
+    of further runs is added."""
+    from mlgraph.backends.ledger import Ledger
+    from mlgraph.graph.schema import schema
+
+    emulator, query, variables = canonical_case(name, n)
+    parsed: dict[Any, Any] = {}
+    connection, make_context = parsed_once_context(name, httpx.ASGITransport(app=emulator), parsed)
 
     async def execute() -> Any:
-        return await schema.execute(RUN_QUERY, {"id": run.id}, context())
+        return await schema.execute(query, variables, make_context(Ledger()))
 
     try:
-        return await execution_rounds(execute, n, runs)
+        summary = await execution_rounds(execute, n, runs)
+        summary["parsed_calls"] = len(parsed)
+        if profile or summary["us_per_field_median"] > CPU_US_PER_FIELD:
+            summary["profile_top15_tottime"] = await profile_execution(execute, runs)
+        return summary
     finally:
         await connection.aclose()
 
@@ -815,132 +1101,183 @@ async def profile_execution(execute: Callable[[], Awaitable[Any]], runs: int, to
     return text[text.index("   Ordered by"):].strip() if "   Ordered by" in text else text.strip()
 
 
-def domino_app(transport: httpx.AsyncBaseTransport) -> Any:
-    from mlgraph.app import create_app
-    from mlgraph.demo import DOMINO_SANDBOX_URL
-    from mlgraph.settings import DominoSettings, Settings
-
-    settings = Settings(domino=DominoSettings(url=DOMINO_SANDBOX_URL, api_key=DOMINO_API_KEY))
-    return create_app(settings, transports={"domino": transport})
-
-
-async def domino_cpu_per_field(n: int, runs: int) -> dict[str, Any]:
-    """As `cpu_per_field`, for Domino's job list: the whole request in-process,
-    the emulator behind a replaying transport."""
-    from mlgraph.sandbox.domino import create_domino_emulator
-    from mlgraph.sandbox.faults import Faults
-
-    data = domino_generate(n)
-    body = {"query": DOMINO_QUERY, "variables": {"project": domino_project(data), "first": n}}
-    emulator = create_domino_emulator(data, api_key=DOMINO_API_KEY, faults=Faults(latency_ms=0.0))
-    app = domino_app(ReplayTransport(httpx.ASGITransport(app=emulator)))
-    cpu_ms: list[float] = []
-    wall_ms: list[float] = []
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
-            warm = await client.post("/graphql", json=body)  # fills the replay cache
-            data_out = warm.json()
-            if data_out.get("errors"):
-                raise RuntimeError(f"gateway errors: {data_out['errors'][:2]}")
-            fields = count_fields(data_out["data"])
-            for _ in range(runs):
-                c0, w0 = time.process_time(), time.perf_counter()
-                response = await client.post("/graphql", json=body)
-                cpu_ms.append((time.process_time() - c0) * 1000)
-                wall_ms.append((time.perf_counter() - w0) * 1000)
-                assert response.status_code == 200
-    summary = cpu_summary(n, fields, cpu_ms)
-    summary["wall_ms_median"] = round(statistics.median(wall_ms), 2)
-    summary["note"] = "includes the in-process httpx client and the replayed transport's response objects"
-    return summary
-
-
-async def domino_execution_cpu_per_field(n: int, runs: int, profile: bool) -> dict[str, Any]:
-    """As `execution_cpu_per_field`, for Domino's job list: the client's four
-    calls are answered from a first, real run's parsed results (`_call` is
-    where Domino's responses are parsed into wire models), so what is timed is
-    the executor, resolvers and loaders. With `profile` (or when the best
-    round misses 3 µs a field) a cProfile summary of further runs is added."""
-    from mlgraph.backends import domino as wire
-    from mlgraph.backends.ledger import Ledger
-    from mlgraph.graph.context import GraphContext
-    from mlgraph.graph.domino.loaders import DominoLoaders
-    from mlgraph.graph.schema import schema
-    from mlgraph.sandbox.domino import create_domino_emulator
-    from mlgraph.settings import Settings
-
-    parsed: dict[tuple[Any, ...], Any] = {}
-
-    class ParsedOnce(wire.DominoClient):
-        async def _call(self, model: Any, method: str, path: str, **kwargs: Any) -> Any:
-            key = (model, method, path, repr(sorted(kwargs.items())))
-            if key not in parsed:
-                parsed[key] = await super()._call(model, method, path, **kwargs)
-            return parsed[key]
-
-    data = domino_generate(n)
-    variables = {"project": domino_project(data), "first": n}
-    connection = wire.DominoConnection(
-        "http://domino.sandbox",
-        timeout=30,
-        api_key=DOMINO_API_KEY,
-        transport=httpx.ASGITransport(app=create_domino_emulator(data, api_key=DOMINO_API_KEY)),
-    )
-    settings = Settings()
-
-    def context() -> Any:
-        ledger = Ledger()
-        return GraphContext(settings, ledger, None, DominoLoaders(ParsedOnce(connection, ledger)))
-
-    async def execute() -> Any:
-        return await schema.execute(DOMINO_QUERY, variables, context())
-
-    try:
-        summary = await execution_rounds(execute, n, runs)
-        summary["parsed_calls"] = len(parsed)
-        if profile or summary["us_per_field_median"] > 3.0:
-            summary["profile_top15_tottime"] = await profile_execution(execute, runs)
-        return summary
-    finally:
-        await connection.aclose()
-
-
 # ------------------------------------------------------------------ targets and report
 
 
-def targets(
-    per_n: list[dict[str, Any]], cpu: dict[str, Any], execution: dict[str, Any], small: dict[str, Any], latency_ms: float
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+Row = dict[str, Any]
+
+
+def zenml_calls_row(per_n: list[dict[str, Any]]) -> Row:
     calls = {m["n"]: m["gateway"]["backend_calls"] for m in per_n}
-    flat = bool(calls) and len(set(calls.values())) == 1 and max(calls.values()) <= NESTING_LEVELS
-    out.append({
+    return {
         "target": f"backend calls do not grow with N (≤ one per nesting level: {NESTING_LEVELS})",
         "measured": ", ".join(f"N={n}: {c}" for n, c in calls.items()),
-        "pass": flat,
-    })
+        "pass": bool(calls) and len(set(calls.values())) == 1 and max(calls.values()) <= NESTING_LEVELS,
+    }
+
+
+def domino_calls_row(per_n: list[dict[str, Any]]) -> Row:
+    calls = {m["n"]: m["gateway"]["backend_calls"] for m in per_n}
+    return {
+        "target": f"Domino: backend calls do not grow with N ({DOMINO_CALLS} at every N: the job list, then users, "
+        f"hardware tiers and the project at once = {DOMINO_ROUND_TRIPS} round trips for {DOMINO_NESTING_LEVELS} nesting levels)",
+        "measured": ", ".join(f"N={n}: {c}" for n, c in calls.items()),
+        "pass": bool(calls) and set(calls.values()) == {DOMINO_CALLS},
+    }
+
+
+def abacus_calls_row(per_n: list[dict[str, Any]]) -> Row:
+    """Abacus.AI has no many-ids call: the least any client can make is the
+    version's describe plus one describe per distinct referenced object, and
+    the gateway must make exactly that, however deep the query nests."""
+    def exact(m: dict[str, Any]) -> bool:
+        least = 1 + m["distinct_objects"]
+        deep = m["deep_query"]
+        return (
+            m["gateway"]["backend_calls"] == m["baseline"]["backend_calls"] == least
+            == deep["canonical_backend_calls"] == deep["backend_calls"]
+        )
+
+    return {
+        "target": "Abacus.AI: gateway calls = baseline calls = 1 + distinct referenced objects at every N "
+        f"(no many-ids call), and the same with the query nested {ABACUS_DEEP_NESTING_LEVELS} levels deep "
+        f"instead of {ABACUS_NESTING_LEVELS}",
+        "measured": ", ".join(
+            f"N={m['n']}: {m['gateway']['backend_calls']} = {m['baseline']['backend_calls']} = 1 + {m['distinct_objects']} "
+            f"(in-process: {m['deep_query']['canonical_backend_calls']} at {ABACUS_NESTING_LEVELS} levels, "
+            f"{m['deep_query']['backend_calls']} at {m['deep_query']['nesting_levels']})"
+            for m in per_n
+        ),
+        "pass": bool(per_n) and all(exact(m) for m in per_n),
+    }
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """What differs between platforms: servers, report wording and targets."""
+
+    name: str
+    title: str
+    #: Prefix of the platform's rows in the targets table.
+    label: str
+    unit: str
+    #: Where its per-N results and CPU figures go in results.json.
+    results_key: str
+    cpu_prefix: str
+    intro: str
+    emulator: str
+    size_flag: str
+    probe: str
+    gateway_flag: str
+    nesting_levels: int
+    bytes_factor: float
+    bytes_target: str
+    #: The p50 bound: by nesting levels, by round trips actually needed, or the lower of the two.
+    p50_bound: str
+    calls_row: Callable[[list[dict[str, Any]]], Row]
+    #: How its round trips at a size come about, for the report.
+    round_trips_how: Callable[[dict[str, Any]], str]
+    #: An optional line under a size's heading.
+    size_note: Callable[[dict[str, Any]], str] | None = None
+
+
+SPECS: dict[str, PlatformSpec] = {
+    "zenml": PlatformSpec(
+        name="zenml", title="ZenML", label="", unit="steps", results_key="zenml_run", cpu_prefix="",
+        intro="Canonical ZenML query: run → steps → outputs → producer → user. Baseline: hydrated "
+        "`GET /runs/{id}` + `GET /steps?pipeline_run_id=…` made concurrently and parsed.",
+        emulator="emulator", size_flag="--steps", probe="/api/v1/info", gateway_flag="--zenml-url",
+        nesting_levels=NESTING_LEVELS, bytes_factor=50.0,
+        bytes_target="response bytes ≥ 50× below hydrated REST payloads (N=100)",
+        p50_bound="levels", calls_row=zenml_calls_row,
+        round_trips_how=lambda m: "the run, its steps, their users, one after another",
+    ),
+    "domino": PlatformSpec(
+        name="domino", title="Domino Data Lab", label="Domino: ", unit="jobs", results_key="domino_jobs",
+        cpu_prefix="domino_",
+        intro="Canonical Domino query: a project's jobs → user, project, hardware tier (N jobs, archived included). "
+        "Baseline: `GET /api/jobs/beta/jobs?projectId=…&limit=N`, `GET /api/users/v1/users?limit=1000`, "
+        "`GET /api/hardwaretiers/v1/hardwaretiers?limit=1000&includeArchived=true` and "
+        "`GET /api/projects/v1/projects/{id}` made concurrently, parsed and joined in Python.",
+        emulator="domino-emulator", size_flag="--jobs", probe="/api/users/v1/self",  # 401 without the key: up
+        gateway_flag="--domino-url", nesting_levels=DOMINO_NESTING_LEVELS, bytes_factor=DOMINO_BYTES_FACTOR,
+        bytes_target=f"Domino: response bytes ≥ {DOMINO_BYTES_FACTOR:g}× below the 4 REST payloads (N=100; "
+        "thin job records, so field selection is the whole saving)",
+        p50_bound="both", calls_row=domino_calls_row,
+        round_trips_how=lambda m: "the job list, then users, tiers and the project at once",
+    ),
+    "abacus": PlatformSpec(
+        name="abacus", title="Abacus.AI", label="Abacus.AI: ", unit="steps", results_key="abacus_version",
+        cpu_prefix="abacus_",
+        intro="Canonical Abacus.AI query: a pipeline version → its N step versions (status, resources) → "
+        "their references → each referenced object (dataset, feature group and model versions, deployment, "
+        "batch prediction). Baseline: `GET /api/v0/describePipelineVersion?pipelineVersion=…`, then one "
+        "describe per distinct referenced object, at most "
+        f"{ABACUS_MAX_CONCURRENCY} in flight, parsed and joined in Python. Both sides make the same calls.",
+        emulator="abacus-emulator", size_flag="--steps", probe="/api/v0/version", gateway_flag="--abacus-url",
+        nesting_levels=ABACUS_NESTING_LEVELS, bytes_factor=ABACUS_BYTES_FACTOR,
+        bytes_target=f"Abacus.AI: response bytes ≥ {ABACUS_BYTES_FACTOR:g}× below the REST payloads "
+        "(N=100; the version's describe and every object's)",
+        p50_bound="trips", calls_row=abacus_calls_row,
+        round_trips_how=lambda m: f"the version, then {m['distinct_objects']} describes "
+        f"{ABACUS_MAX_CONCURRENCY} at a time: 1 + ⌈{m['distinct_objects']}/{ABACUS_MAX_CONCURRENCY}⌉",
+        size_note=lambda m: f"Version `{m['version_id']}`: {m['n']} step versions, {m['references']} references to "
+        f"{m['distinct_objects']} distinct objects → 1 + {m['distinct_objects']} calls, "
+        f"{m['round_trips']} round trips. In-process, the query makes {m['deep_query']['canonical_backend_calls']} "
+        f"calls, and {m['deep_query']['backend_calls']} nested {m['deep_query']['nesting_levels']} levels deep.",
+    ),
+}
+
+
+def platform_targets(
+    spec: PlatformSpec, per_n: list[dict[str, Any]], cpu: dict[str, Any] | None,
+    execution: dict[str, Any] | None, latency_ms: float,
+) -> list[Row]:
+    """A platform's four rows: calls, response bytes and p50 at N = 100, CPU per field."""
+    out = [spec.calls_row(per_n)]
     at100 = next((m for m in per_n if m["n"] == 100), None)
     if at100:
-        factor = at100["baseline"]["response_bytes"] / at100["gateway"]["response_bytes"]
+        gw_bytes, rest_bytes = at100["gateway"]["response_bytes"], at100["baseline"]["response_bytes"]
+        factor = rest_bytes / gw_bytes
+        per_n_factors = ", ".join(
+            f"N={m['n']}: {m['baseline']['response_bytes'] / m['gateway']['response_bytes']:.1f}×" for m in per_n
+        )
         out.append({
-            "target": "response bytes ≥ 50× below hydrated REST payloads (N=100)",
-            "measured": f"{factor:.1f}× ({at100['gateway']['response_bytes']:,} B vs {at100['baseline']['response_bytes']:,} B)",
-            "pass": factor >= 50,
+            "target": spec.bytes_target,
+            "measured": f"{factor:.2f}× ({gw_bytes:,} B vs {rest_bytes:,} B); {per_n_factors}",
+            "pass": factor >= spec.bytes_factor,
         })
-        limit = NESTING_LEVELS * latency_ms + 25
+        levels, trips = spec.nesting_levels, at100["round_trips"]
+        by_levels, by_trips = levels * latency_ms + 25, trips * latency_ms + 25
+        bound = {"levels": by_levels, "trips": by_trips, "both": min(by_levels, by_trips)}[spec.p50_bound]
+        counted = {
+            "levels": f"{levels} nesting levels",
+            "trips": f"{trips} round trips",
+            "both": f"min({levels} nesting levels, {trips} round trips)",
+        }[spec.p50_bound]
         p50 = at100["gateway"]["latency"]["p50_ms"]
         out.append({
-            "target": f"end-to-end p50 at N=100 ≤ {NESTING_LEVELS} nesting levels × {latency_ms:g} ms + 25 ms = {limit:g} ms",
-            "measured": f"{p50} ms ({at100['gateway']['backend_calls']} sequential round trips: "
-            f"{at100['gateway']['backend_calls'] * latency_ms + 25:g} ms would be the bound counted by round trips)",
-            "pass": p50 <= limit,
+            "target": f"{spec.label}end-to-end p50 at N=100 ≤ {counted} × {latency_ms:g} ms + 25 ms = {bound:g} ms",
+            "measured": f"{p50} ms (baseline {at100['baseline']['latency']['p50_ms']} ms; by round trips "
+            f"({spec.round_trips_how(at100)}): {trips} × {latency_ms:g} + 25 = {by_trips:g} ms; by nesting levels: "
+            f"{levels} × {latency_ms:g} + 25 = {by_levels:g} ms)",
+            "pass": p50 <= bound,
         })
-    out.append({
-        "target": "≤ 3 µs gateway CPU per resolved field (N=1000, in-process, no latency; execution)",
-        "measured": f"{execution['us_per_field_median']} µs median ({execution['fields']:,} fields, {execution['cpu_ms_median']} ms CPU); "
-        f"whole request incl. parsing the backend JSON and HTTP: {cpu['us_per_field_median']} µs",
-        "pass": execution["us_per_field_median"] <= 3.0,
-    })
+    if execution is not None:
+        whole = f"; whole request incl. parsing the backend JSON and HTTP: {cpu['us_per_field_median']} µs" if cpu else ""
+        out.append({
+            "target": f"{spec.label}≤ {CPU_US_PER_FIELD:g} µs gateway CPU per resolved field "
+            "(N=1000, in-process, no latency; execution)",
+            "measured": f"{execution['us_per_field_median']} µs median ({execution['fields']:,} fields, "
+            f"{execution['cpu_ms_median']} ms CPU; rounds {execution['round_medians_us_per_field']}){whole}",
+            "pass": execution["us_per_field_median"] <= CPU_US_PER_FIELD,
+        })
+    return out
+
+
+def small_targets(small: dict[str, Any]) -> list[Row]:
+    """`{ __typename }` against plain Strawberry; the small data query beside it."""
+    out: list[Row] = []
     tool = "wrk" if any(r["tool"] == "wrk" for c in small["cases"] for r in c["runs"]) else "python"
 
     def pick(query: str, server: str) -> dict[str, Any]:
@@ -971,53 +1308,6 @@ def targets(
     return out
 
 
-def domino_targets(
-    per_n: list[dict[str, Any]], cpu: dict[str, Any] | None, execution: dict[str, Any] | None, latency_ms: float
-) -> list[dict[str, Any]]:
-    """Domino's rows: the same four questions for its job list."""
-    out: list[dict[str, Any]] = []
-    calls = {m["n"]: m["gateway"]["backend_calls"] for m in per_n}
-    flat = bool(calls) and set(calls.values()) == {DOMINO_CALLS}
-    out.append({
-        "target": f"Domino: backend calls do not grow with N ({DOMINO_CALLS} at every N: the job list, then users, "
-        f"hardware tiers and the project at once = {DOMINO_ROUND_TRIPS} round trips for {DOMINO_NESTING_LEVELS} nesting levels)",
-        "measured": ", ".join(f"N={n}: {c}" for n, c in calls.items()),
-        "pass": flat,
-    })
-    at100 = next((m for m in per_n if m["n"] == 100), None)
-    if at100:
-        gw_bytes, rest_bytes = at100["gateway"]["response_bytes"], at100["baseline"]["response_bytes"]
-        factor = rest_bytes / gw_bytes
-        per_n_factors = ", ".join(
-            f"N={m['n']}: {m['baseline']['response_bytes'] / m['gateway']['response_bytes']:.1f}×" for m in per_n
-        )
-        out.append({
-            "target": f"Domino: response bytes ≥ {DOMINO_BYTES_FACTOR:g}× below the 4 REST payloads (N=100; "
-            "thin job records, so field selection is the whole saving)",
-            "measured": f"{factor:.2f}× ({gw_bytes:,} B vs {rest_bytes:,} B); {per_n_factors}",
-            "pass": factor >= DOMINO_BYTES_FACTOR,
-        })
-        limit = DOMINO_NESTING_LEVELS * latency_ms + 25
-        trips = DOMINO_ROUND_TRIPS * latency_ms + 25
-        p50 = at100["gateway"]["latency"]["p50_ms"]
-        out.append({
-            "target": f"Domino: end-to-end p50 at N=100 ≤ {DOMINO_NESTING_LEVELS} nesting levels × {latency_ms:g} ms + 25 ms "
-            f"= {limit:g} ms",
-            "measured": f"{p50} ms (baseline {at100['baseline']['latency']['p50_ms']} ms; by round trips: "
-            f"{DOMINO_ROUND_TRIPS} × {latency_ms:g} + 25 = {trips:g} ms)",
-            "pass": p50 <= min(limit, trips),
-        })
-    if execution is not None:
-        whole = f"; whole request incl. parsing the backend JSON and HTTP: {cpu['us_per_field_median']} µs" if cpu else ""
-        out.append({
-            "target": "Domino: ≤ 3 µs gateway CPU per resolved field (N=1000, in-process, no latency; execution)",
-            "measured": f"{execution['us_per_field_median']} µs median ({execution['fields']:,} fields, "
-            f"{execution['cpu_ms_median']} ms CPU; rounds {execution['round_medians_us_per_field']}){whole}",
-            "pass": execution["us_per_field_median"] <= 3.0,
-        })
-    return out
-
-
 def fmt_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
@@ -1032,15 +1322,18 @@ def rps_cell(run: dict[str, Any]) -> str:
     return f"{run['rps']} (p99 {run['p99_ms']} ms)"
 
 
-def size_tables(rows: list[dict[str, Any]], unit: str) -> list[str]:
-    """One gateway-vs-baseline table per N."""
+def size_tables(rows: list[dict[str, Any]], unit: str, note: Callable[[dict[str, Any]], str] | None = None) -> list[str]:
+    """One gateway-vs-baseline table per N, under `note`'s line when given."""
     lines: list[str] = []
     for m in rows:
         if "error" in m:
             lines += [f"### N = {m['n']} {unit}", "", f"Failed: `{m['error'][:300]}`", ""]
             continue
         gw, base, ra = m["gateway"], m["baseline"], m["ratios"]
-        lines += [f"### N = {m['n']} {unit}", "", "| metric | gateway | baseline | ratio |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"### N = {m['n']} {unit}", ""]
+        if note is not None:
+            lines += [note(m), ""]
+        lines += ["| metric | gateway | baseline | ratio |", "| --- | ---: | ---: | ---: |"]
         lines.append(f"| backend calls | {gw['backend_calls']} | {base['backend_calls']} | {ra['backend_calls']} |")
         lines.append(f"| backend bytes | {fmt_bytes(gw['backend_bytes'])} | {fmt_bytes(base['backend_bytes'])} | {ra['backend_bytes']} |")
         lines.append(f"| response bytes | {fmt_bytes(gw['response_bytes'])} | {fmt_bytes(base['response_bytes'])} | {ra['response_bytes']} |")
@@ -1092,7 +1385,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average before/after {meta['loadavg_before']}/{meta['loadavg_after']} · {meta['elapsed_s']} s",
         "",
         "Ratio = gateway / baseline (below 1 is better for calls, bytes and latency; above 1 for rps). "
-        "One gateway process serves both platforms in each size's run.",
+        "One gateway process serves every platform in each size's run.",
         "",
     ]
     before, after = meta.get("source_before") or {}, meta.get("source_after") or {}
@@ -1107,31 +1400,15 @@ def markdown(results: dict[str, Any]) -> str:
                 else "processes started after the change ran other code (see `phases_started_at_s`)"
             )
         lines += [f"Source: commit {str(before.get('commit'))[:12]}, src/ sha256 {before['src_sha256']}{note}", ""]
-    if results.get("zenml_run"):
-        lines += [
-            "## ZenML",
-            "",
-            "Canonical ZenML query: run → steps → outputs → producer → user. Baseline: hydrated "
-            "`GET /runs/{id}` + `GET /steps?pipeline_run_id=…` made concurrently and parsed.",
-            "",
-        ]
-        lines += size_tables(results["zenml_run"], "steps")
+    for spec in SPECS.values():
+        if not results.get(spec.results_key):
+            continue
+        lines += [f"## {spec.title}", "", spec.intro, ""]
+        lines += size_tables(results[spec.results_key], spec.unit, spec.size_note)
         lines += ["### Gateway CPU per resolved field (in-process, no latency, N = 1000)", ""]
-        lines += cpu_lines(results.get("execution_cpu_per_field"), results.get("cpu_per_field"))
-        lines.append("")
-    if results.get("domino_jobs"):
-        lines += [
-            "## Domino Data Lab",
-            "",
-            "Canonical Domino query: a project's jobs → user, project, hardware tier (N jobs, archived included). "
-            "Baseline: `GET /api/jobs/beta/jobs?projectId=…&limit=N`, `GET /api/users/v1/users?limit=1000`, "
-            "`GET /api/hardwaretiers/v1/hardwaretiers?limit=1000&includeArchived=true` and "
-            "`GET /api/projects/v1/projects/{id}` made concurrently, parsed and joined in Python.",
-            "",
-        ]
-        lines += size_tables(results["domino_jobs"], "jobs")
-        lines += ["### Gateway CPU per resolved field (in-process, no latency, N = 1000)", ""]
-        lines += cpu_lines(results.get("domino_execution_cpu_per_field"), results.get("domino_cpu_per_field"))
+        lines += cpu_lines(
+            results.get(f"{spec.cpu_prefix}execution_cpu_per_field"), results.get(f"{spec.cpu_prefix}cpu_per_field")
+        )
         lines.append("")
     if results.get("small_queries"):
         lines += [
@@ -1188,15 +1465,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 measured = {p: {"n": n, "error": str(exc)[:500]} for p in platforms}
             for p in platforms:
                 per_n[p].append(measured[p])
-        if "zenml" in platforms:
-            phase("cpu per field (zenml)")
-            out["cpu_per_field"] = await cpu_per_field(1000, budget.cpu_runs)
-            out["execution_cpu_per_field"] = await execution_cpu_per_field(1000, budget.cpu_runs)
-        if "domino" in platforms:
-            phase("cpu per field (domino)")
-            out["domino_cpu_per_field"] = await domino_cpu_per_field(1000, budget.cpu_runs)
-            out["domino_execution_cpu_per_field"] = await domino_execution_cpu_per_field(
-                1000, budget.cpu_runs, args.profile
+        for name in platforms:
+            phase(f"cpu per field ({name})")
+            prefix = SPECS[name].cpu_prefix
+            out[f"{prefix}cpu_per_field"] = await cpu_per_field(name, 1000, budget.cpu_runs)
+            out[f"{prefix}execution_cpu_per_field"] = await execution_cpu_per_field(
+                name, 1000, budget.cpu_runs, args.profile
             )
         if "zenml" in platforms:
             phase("small queries")
@@ -1205,16 +1479,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         harness.stop_all()
     found: list[dict[str, Any]] = []
-    if "zenml" in platforms:
-        found += targets(
-            [m for m in per_n["zenml"] if "error" not in m],
-            out["cpu_per_field"], out["execution_cpu_per_field"], out["small_queries"], args.latency_ms,
+    for name in platforms:
+        spec = SPECS[name]
+        found += platform_targets(
+            spec,
+            [m for m in per_n[name] if "error" not in m],
+            out.get(f"{spec.cpu_prefix}cpu_per_field"),
+            out.get(f"{spec.cpu_prefix}execution_cpu_per_field"),
+            args.latency_ms,
         )
-    if "domino" in platforms:
-        found += domino_targets(
-            [m for m in per_n["domino"] if "error" not in m],
-            out.get("domino_cpu_per_field"), out.get("domino_execution_cpu_per_field"), args.latency_ms,
-        )
+        if name == "zenml":
+            found += small_targets(out["small_queries"])
     return {
         "meta": {
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -1230,13 +1505,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "loadavg_after": round(os.getloadavg()[0], 2),
             "dataset": dataset_args(0) | {"steps_per_run": "N"},
             "domino_dataset": domino_dataset_args(0) | {"jobs": "N + 2 (two in the forbidden project)"},
+            "abacus_dataset": abacus_dataset_args(0) | {"steps_per_pipeline": "N"},
             "elapsed_s": round(time.perf_counter() - started, 1),
             "source_before": source_before,
             "source_after": source_fingerprint(),
             "source_by_phase": source_by_phase,
         },
-        "zenml_run": per_n.get("zenml", []),
-        "domino_jobs": per_n.get("domino", []),
+        **{spec.results_key: per_n.get(name, []) for name, spec in SPECS.items()},
         **out,
         "targets": found,
     }
@@ -1255,7 +1530,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--profile", action="store_true",
-        help="add a cProfile summary of Domino's execution runs (added anyway when it misses 3 µs/field)",
+        help="add a cProfile summary of each platform's execution runs (added anyway when one misses 3 µs/field)",
     )
     args = parser.parse_args(argv)
     results = asyncio.run(main_async(args))

@@ -2,7 +2,9 @@
 
     python -m benchmarks.servers emulator --steps N --latency-ms 20 --port P
     python -m benchmarks.servers domino-emulator --jobs N --latency-ms 20 --port P
-    python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q --domino-url http://127.0.0.1:R
+    python -m benchmarks.servers abacus-emulator --steps N --latency-ms 20 --port P
+    python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q --domino-url http://127.0.0.1:R \
+        --abacus-url http://127.0.0.1:S
     python -m benchmarks.servers plain --port P
 
 The gateway is served through `mlgraph.cli.run_server` (what `mlgraph serve`
@@ -10,12 +12,15 @@ runs) when it exists; the emulator and the plain app through `uvicorn.run`
 with default settings.
 
 The emulator and the plain app generate the same seeded data set from the same
-arguments (`dataset_args`; `domino_dataset_args` for the Domino emulator), so
-every process sees identical records. The Domino emulator requires the API key
-`DOMINO_API_KEY` (header `X-Domino-Api-Key`), as Domino does; the gateway is
-given it through `MLGRAPH_DOMINO__API_KEY`. Both emulators also answer
-`POST /__bench/latency?ms=X`, which changes the injected latency while they
-serve (the harness uses it for the small-query phase).
+arguments (`dataset_args`; `domino_dataset_args` for the Domino emulator,
+`abacus_dataset_args` for the Abacus.AI one), so every process sees identical
+records. The Domino emulator requires the API key `DOMINO_API_KEY` (header
+`X-Domino-Api-Key`), as Domino does; the gateway is given it through
+`MLGRAPH_DOMINO__API_KEY`. The Abacus.AI emulator requires `ABACUS_API_KEY`
+(header `apiKey`), given to the gateway through `MLGRAPH_ABACUS__API_KEY`.
+Every emulator also answers `POST /__bench/latency?ms=X`, which changes the
+injected latency while it serves (the harness uses it for the small-query
+phase).
 """
 
 from __future__ import annotations
@@ -69,6 +74,55 @@ def domino_project(data) -> str:  # type: ignore[no-untyped-def]
     return project.id
 
 
+#: The key the Abacus.AI emulator demands (header `apiKey`) and the gateway and the baseline send.
+ABACUS_API_KEY = "bench-abacus-key"
+
+
+def abacus_dataset_args(steps: int) -> dict[str, int]:
+    """One pipeline with `steps` steps and three versions of it. Two versions
+    would leave no COMPLETE one at 100 steps (both fail part-way with seed 7);
+    with three, the newest is COMPLETE at 10, 100 and 1000 steps."""
+    return {"seed": SEED, "pipelines": 1, "versions_per_pipeline": 3, "steps_per_pipeline": steps}
+
+
+def abacus_generate(steps: int):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.abacus_data import AbacusData
+
+    return AbacusData.generate(**abacus_dataset_args(steps))
+
+
+def abacus_version(data, steps: int):  # type: ignore[no-untyped-def]
+    """The newest COMPLETE pipeline version, after checking it holds `steps`
+    step versions, all COMPLETE (so every step's reference is written)."""
+    version = next((v for v in reversed(data.pipeline_versions) if v.status == "COMPLETE"), None)
+    if version is None:
+        raise RuntimeError("no COMPLETE Abacus.AI pipeline version")
+    by_id = {s.id: s for s in data.step_versions}
+    step_versions = [by_id[i] for i in version.step_version_ids]
+    if len(step_versions) != steps or any(s.status != "COMPLETE" for s in step_versions):
+        raise RuntimeError(f"Abacus.AI version {version.id} has {len(step_versions)} step versions, expected {steps} COMPLETE")
+    return version, step_versions
+
+
+def abacus_referenced(step_versions) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """The distinct objects the version's step versions reference, as
+    (describe method, id), in first-reference order: each is one describe."""
+    seen: dict[tuple[str, str], None] = {}
+    for step in step_versions:
+        for ref in step.references:
+            for method, key in (
+                ("describeDatasetVersion", ref.dataset_version),
+                ("describeModelVersion", ref.model_version),
+                ("describeDeployment", ref.deployment_version),
+                ("describeFeatureGroupVersion", ref.feature_group_version),
+                ("describeBatchPrediction", ref.batch_prediction_id),
+            ):
+                if key:
+                    seen[(method, key)] = None
+                    break
+    return list(seen)
+
+
 class LatencyControl:
     """ASGI wrapper: `POST /__bench/latency?ms=X` sets the emulator's latency."""
 
@@ -108,12 +162,31 @@ def domino_emulator_app(jobs: int, latency_ms: float):  # type: ignore[no-untype
     return LatencyControl(app, faults)
 
 
-def gateway_app(zenml_url: str | None, domino_url: str | None = None):  # type: ignore[no-untyped-def]
+def abacus_emulator_app(steps: int, latency_ms: float):  # type: ignore[no-untyped-def]
+    from mlgraph.sandbox.abacus import create_abacus_emulator
+    from mlgraph.sandbox.faults import Faults
+
+    faults = Faults(latency_ms=latency_ms)
+    app = create_abacus_emulator(abacus_generate(steps), api_key=ABACUS_API_KEY, faults=faults)
+    return LatencyControl(app, faults)
+
+
+def gateway_app(  # type: ignore[no-untyped-def]
+    zenml_url: str | None, domino_url: str | None = None, abacus_url: str | None = None
+):
     if zenml_url:
         os.environ["MLGRAPH_ZENML__URL"] = zenml_url
     if domino_url:
         os.environ["MLGRAPH_DOMINO__URL"] = domino_url
         os.environ["MLGRAPH_DOMINO__API_KEY"] = DOMINO_API_KEY
+    if abacus_url:
+        os.environ["MLGRAPH_ABACUS__URL"] = abacus_url
+        os.environ["MLGRAPH_ABACUS__API_KEY"] = ABACUS_API_KEY
+    # The per-client rate limit (600 a minute by default) would answer the
+    # load generator, one client, with 429s: it measures the limiter, not the
+    # gateway. Every other setting (timeouts, retries, circuit breakers,
+    # query limits) stays at its default.
+    os.environ["MLGRAPH_LIMITS__RATE_PER_MINUTE"] = "0"
     from mlgraph.app import create_app
     from mlgraph.settings import Settings
 
@@ -184,20 +257,23 @@ def plain_app(zenml_url: str):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.servers")
-    parser.add_argument("kind", choices=["emulator", "domino-emulator", "gateway", "plain"])
+    parser.add_argument("kind", choices=["emulator", "domino-emulator", "abacus-emulator", "gateway", "plain"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--zenml-url", default=None)
     parser.add_argument("--domino-url", default=None)
+    parser.add_argument("--abacus-url", default=None)
     args = parser.parse_args(argv)
     if args.kind == "emulator":
         app = emulator_app(args.steps, args.latency_ms)
     elif args.kind == "domino-emulator":
         app = domino_emulator_app(args.jobs, args.latency_ms)
+    elif args.kind == "abacus-emulator":
+        app = abacus_emulator_app(args.steps, args.latency_ms)
     elif args.kind == "gateway":
-        app = gateway_app(args.zenml_url, args.domino_url)
+        app = gateway_app(args.zenml_url, args.domino_url, args.abacus_url)
     else:
         app = plain_app(args.zenml_url)
     if args.kind == "gateway":
