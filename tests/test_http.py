@@ -136,11 +136,18 @@ def test_too_deep_documents_are_refused_before_any_call(gateway: Gateway) -> Non
 
 
 def test_readyz_reports_each_platform(gateway: Gateway, faults: Faults) -> None:
-    assert gateway.client.get("/readyz").json() == {"status": "ready", "platforms": {"zenml": "ok", "domino": "ok", "abacus": "ok"}}
+    closed = {"zenml": "closed", "domino": "closed", "abacus": "closed"}
+    assert gateway.client.get("/readyz").json() == {
+        "status": "ready", "platforms": {"zenml": "ok", "domino": "ok", "abacus": "ok"}, "circuits": closed
+    }
     faults.set("/api/v1/info", status=503)
     down = gateway.client.get("/readyz")
     assert down.status_code == 503
-    assert down.json() == {"status": "unavailable", "platforms": {"zenml": "BACKEND_UNAVAILABLE", "domino": "ok", "abacus": "ok"}}
+    assert down.json() == {
+        "status": "unavailable",
+        "platforms": {"zenml": "BACKEND_UNAVAILABLE", "domino": "ok", "abacus": "ok"},
+        "circuits": closed,
+    }
     assert "sandbox" not in down.text
     faults.set("/api/users/v1/self", status=401)
     assert gateway.client.get("/readyz").json()["platforms"]["domino"] == "FORBIDDEN"

@@ -1,10 +1,13 @@
-"""The application: /graphql (GraphQL over HTTP, GraphiQL), /healthz, /readyz.
+"""The application: /graphql (GraphQL over HTTP, GraphiQL), /healthz, /readyz, /metrics.
 
 ``create_app`` takes everything it needs as arguments, so tests and the demo
 build the same app the server runs, only with other settings or transports.
 In front of every route but /healthz, ``RequestGuard`` applies the rate limit
 and, when key hashes are configured, asks for an API key (/readyz, GraphiQL's
-page and its assets need none: they hold no data).
+page and its assets need none: they hold no data). /metrics follows the
+same rule as /graphql: behind the key when keys are configured, since
+operation names and backend paths describe what callers do. Outermost,
+``ObserveRequests`` gives every request an id, metrics and an access log line.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
@@ -36,6 +39,8 @@ from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
+from mlgraph.observability.metrics import Metrics
+from mlgraph.observability.middleware import ObserveRequests
 from mlgraph.http import OTHER_METHODS, graphql_endpoint, wants_graphiql
 from mlgraph.persisted import persisted_operations
 from mlgraph.ratelimit import RateLimiter
@@ -46,6 +51,7 @@ GRAPHQL_PATH = "/graphql"
 ASSETS_PATH = "/graphiql"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 
 EXAMPLE_QUERY = """\
 # A pipeline run, its steps, what each wrote, who wrote it.
@@ -114,6 +120,14 @@ def create_app(
     app = FastAPI(title="mlgraph", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.connections = connections
     app.state.persisted = persisted
+    metrics = Metrics()
+    app.state.metrics = metrics
+    configured = {
+        name: connection
+        for name, connection in (("zenml", connections.zenml), ("domino", connections.domino), ("abacus", connections.abacus))
+        if connection is not None
+    }
+    metrics.watch_circuits({name: (lambda c=c: c.circuit_state.value) for name, c in configured.items()})
     keys = ApiKeys(settings.auth.api_key_hashes)
     if limiter is None and settings.limits.rate_per_minute:
         limiter = RateLimiter(settings.limits.rate_per_minute)
@@ -137,8 +151,13 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "Authorization", "X-Api-Key", "X-Mlgraph-Debug", *forward.values()],
+            allow_headers=[
+                "Content-Type", "Authorization", "X-Api-Key", "X-Mlgraph-Debug", "X-Request-Id", *forward.values()
+            ],
+            expose_headers=["X-Request-Id"],
         )
+    # Added last, so it runs first: refusals are counted and logged too.
+    app.add_middleware(ObserveRequests, metrics=metrics, graphql_path=GRAPHQL_PATH)
     endpoint = graphql_endpoint(
         schema,
         context,
@@ -157,9 +176,15 @@ def create_app(
         """The process is up; it says nothing of the backends."""
         return {"status": "ok"}
 
+    @app.get(METRICS_PATH, include_in_schema=False)
+    async def metrics_page() -> Response:
+        """Prometheus' text format, this process's counts only."""
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
     @app.get(READY_PATH, include_in_schema=False)
     async def readyz() -> JSONResponse:
-        """Whether every configured platform answers: 503 names the ones that do not."""
+        """Whether every configured platform answers: 503 names the ones that do
+        not; ``circuits`` has each platform's breaker (closed, half_open, open)."""
         clients: dict[str, ZenMLClient | DominoClient | AbacusClient] = {}
         if connections.zenml is not None:
             clients["zenml"] = ZenMLClient(connections.zenml, Ledger())
@@ -178,12 +203,18 @@ def create_app(
         states = await asyncio.gather(*(state(client) for client in clients.values()))
         platforms = dict(zip(clients, states))
         ready = all(state == "ok" for state in platforms.values())
-        body = {"status": "ready" if ready else "unavailable", "platforms": platforms}
+        circuits = {name: c.circuit_state.value for name, c in configured.items()}
+        body = {"status": "ready" if ready else "unavailable", "platforms": platforms, "circuits": circuits}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return app
 
 
 def create_app_from_environment() -> FastAPI:
-    """The app for each worker of ``mlgraph serve --workers N``."""
-    return create_app(load_settings())
+    """The app for each worker of ``mlgraph serve --workers N``: a worker is
+    a fresh process, so it sets up its own logging."""
+    from mlgraph.observability.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)

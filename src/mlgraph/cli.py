@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import os
+import signal
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -39,6 +40,17 @@ SecretsDir = Annotated[
 Folder = Annotated[
     Path | None,
     typer.Option("--dir", help="Folder of *.graphql operations (default: MLGRAPH_PERSISTED__MANIFEST_DIR, ./queries)."),
+]
+
+
+class LogFormat(str, Enum):
+    json = "json"
+    text = "text"
+
+
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option("--log-format", help="json: one JSON object a line (serve's default); text (demo's default)."),
 ]
 
 
@@ -76,12 +88,29 @@ def folder_or_exit(folder: Path | None, config: Path | None) -> Path:
     return found
 
 
-def run_server(app: object, host: str, port: int, workers: int = 1) -> None:
+def run_server(app: object, host: str, port: int, workers: int = 1, graceful_shutdown: float = 20.0) -> None:
     """Serve with uvloop and httptools when installed, after freezing what
-    start-up allocated so the garbage collector stops re-scanning it."""
+    start-up allocated so the garbage collector stops re-scanning it.
+
+    On SIGTERM uvicorn stops accepting, lets requests in flight finish for up
+    to ``graceful_shutdown`` seconds, then exits 0. Logging is ours
+    (``configure_logging``): uvicorn's loggers propagate to the root one, and
+    its access log is off since ``mlgraph.access`` writes a richer line.
+    """
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), access_log=False)
+    # uvicorn re-raises SIGTERM once it has drained, to whatever handler was
+    # there before it: by default the process would then die "killed by
+    # SIGTERM" (143). A shutdown asked for and completed is a success: exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    uvicorn.run(
+        app, host=host, port=port, workers=workers, factory=isinstance(app, str), access_log=False,
+        log_config=None, timeout_graceful_shutdown=graceful_shutdown,
+    )
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -91,10 +120,15 @@ def serve(
     config: Config = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
     secrets_dir: SecretsDir = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the gateway over the platforms configured in settings."""
     from mlgraph.app import create_app
+    from mlgraph.observability.logs import configure_logging
     from mlgraph.settings import load_settings
+
+    if log_format is not None:
+        os.environ["MLGRAPH_LOG_FORMAT"] = log_format.value  # workers read it too
 
     try:
         settings = load_settings(config, secrets_dir)
@@ -104,14 +138,15 @@ def serve(
         typer.secho("warning: no platform configured (set MLGRAPH_ZENML__URL)", fg="yellow", err=True)
     persisted_or_exit(settings)
     host, port = host or settings.host, port or settings.port
+    configure_logging(settings.log_format)
     if workers > 1:
         if config is not None:
             os.environ["MLGRAPH_CONFIG"] = str(config)  # each worker loads the same settings
         if secrets_dir is not None:
             os.environ["MLGRAPH_SECRETS_DIR"] = str(secrets_dir)
-        run_server("mlgraph.app:create_app_from_environment", host, port, workers)
+        run_server("mlgraph.app:create_app_from_environment", host, port, workers, settings.graceful_shutdown_seconds)
     else:
-        run_server(create_app(settings), host, port)
+        run_server(create_app(settings), host, port, graceful_shutdown=settings.graceful_shutdown_seconds)
 
 
 @app.command()
@@ -120,12 +155,14 @@ def demo(
     port: Port = None,
     latency_ms: Annotated[float, typer.Option(help="Latency the emulators add to every call.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the emulated data set.")] = 7,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the gateway over emulated backends with a seeded data set."""
     from mlgraph.app import EXAMPLE_QUERY, GRAPHQL_PATH
     from pydantic import ValidationError
 
     from mlgraph.demo import build_sandbox
+    from mlgraph.observability.logs import configure_logging
     from mlgraph.settings import Settings, settings_error
 
     try:
@@ -143,7 +180,8 @@ def demo(
         typer.echo(f"{len(manifest)} persisted operations in {manifest.source}: mlgraph query NAME --url http://{host}:{port}")
     typer.echo("Paste this query there:\n")
     typer.echo(EXAMPLE_QUERY)
-    run_server(sandbox.app, host, port)
+    configure_logging(log_format.value if log_format is not None else "text")
+    run_server(sandbox.app, host, port, graceful_shutdown=settings.graceful_shutdown_seconds)
 
 
 @app.command()

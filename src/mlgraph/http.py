@@ -44,6 +44,8 @@ from starlette.responses import HTMLResponse, Response
 from strawberry import Schema
 
 from mlgraph.graph.errors import new_error_id
+from mlgraph.observability import context as observe
+from mlgraph.observability import tracing
 from mlgraph.persisted import NO_CACHE, PersistedOperations, PersistedQueryError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -74,9 +76,11 @@ def wants_graphiql(connection: HTTPConnection) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def operation_type(query: str, operation_name: str | None, max_tokens: int | None = None) -> OperationType | None:
-    """The type of the operation a request selects; None when the document does
-    not parse, or has more than ``max_tokens`` tokens (execution reports that,
+def selected_operation(
+    query: str, operation_name: str | None, max_tokens: int | None = None
+) -> OperationDefinitionNode | None:
+    """The operation a request selects; None when the document does not
+    parse, or has more than ``max_tokens`` tokens (execution reports that,
     with its code)."""
     try:
         document = parse(query, max_tokens=max_tokens)
@@ -89,7 +93,13 @@ def operation_type(query: str, operation_name: str | None, max_tokens: int | Non
         operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
         if not operations:
             raise BadRequest(f"the document has no operation named `{operation_name}`")
-    return operations[0].operation if operations else None
+    return operations[0] if operations else None
+
+
+def operation_type(query: str, operation_name: str | None, max_tokens: int | None = None) -> OperationType | None:
+    """The type of the operation a request selects (see ``selected_operation``)."""
+    selected = selected_operation(query, operation_name, max_tokens)
+    return selected.operation if selected is not None else None
 
 
 def _json_param(raw: str | None, name: str) -> Any:
@@ -200,13 +210,19 @@ def graphql_endpoint(
                 raise BadRequest("`operationName` must be a string")
             kind = operation_type(query, operation_name, max_tokens)
         except BadRequest as exc:
+            observe.operation(None, "refused")
             error = {"message": str(exc), "extensions": {"code": "BAD_REQUEST"}}
             return json_response({"errors": [error]}, exc.status, media_type)
         except PersistedQueryError as exc:
+            observe.operation(None, "refused")
             response = json_response(exc.payload(), exc.status, media_type)
             response.headers["Cache-Control"] = NO_CACHE
             return response
+        if operation_name is None and kind is not None:
+            selected = selected_operation(query, None, max_tokens)  # cached: parsed once
+            operation_name = selected.name.value if selected is not None and selected.name is not None else None
         if request.method != "POST" and kind is OperationType.MUTATION:
+            observe.operation(operation_name, "refused")
             response = json_response(
                 {"errors": [{"message": "Mutations are accepted by POST only", "extensions": {"code": "BAD_REQUEST"}}]},
                 405,
@@ -216,7 +232,11 @@ def graphql_endpoint(
             response.headers["Cache-Control"] = NO_CACHE
             return response
 
-        result = await schema.execute(query, variables, make_context(request), None, operation_name)
+        with tracing.incoming(request.headers), tracing.span(
+            f"graphql {operation_name or 'anonymous'}", {"graphql.operation.name": operation_name or ""}
+        ):
+            result = await schema.execute(query, variables, make_context(request), None, operation_name)
+        observe.operation(operation_name, "errors" if result.errors else "ok")
         payload: dict[str, Any] = {}
         status = 200
         if result.errors and result.data is None and all(not error.path for error in result.errors):

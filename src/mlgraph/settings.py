@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     introspection: bool = Field(
         True, description="Answer __schema and __type; off refuses them at validation (GraphiQL then has no schema)."
     )
+    graceful_shutdown_seconds: float = Field(
+        20.0, gt=0,
+        description="On SIGTERM, how long requests in flight may take to finish before the server closes them.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Log lines as JSON objects (one access line a request) or plain text."
+    )
     auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
     limits: LimitSettings = Field(default_factory=lambda: LimitSettings())
 

@@ -66,7 +66,7 @@ def test_api_key_is_exchanged_once(real: Gateway) -> None:
     assert len(logins) <= 1  # the module's first request may carry it; none after
     assert second.calls == 1
     assert second.data["zenml"]["projects"]["nodes"][0]["name"] == "default"
-    assert real.client.get("/readyz").json() == {"status": "ready", "platforms": {"zenml": "ok"}}
+    assert real.client.get("/readyz").json() == {"status": "ready", "platforms": {"zenml": "ok"}, "circuits": {"zenml": "closed"}}
 
 
 def test_every_run_with_its_real_steps(real: Gateway, zenml_server: ZenMLServer) -> None:

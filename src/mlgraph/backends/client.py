@@ -30,6 +30,8 @@ from mlgraph.backends.errors import (
     sanitize,
 )
 from mlgraph.backends.ledger import BackendCall, Ledger
+from mlgraph.observability import context as observe
+from mlgraph.observability import tracing
 from mlgraph.backends.resilience import (
     CLOSED,
     OPEN,
@@ -250,6 +252,12 @@ class BackendClient:
         each phase (a body trickled a byte at a time never trips them) and
         in-process transports ignore them.
         """
+        with tracing.span(f"{self.platform} {request.method}", {"mlgraph.platform": self.platform}):
+            tracing.inject(request.headers)
+            return await self._attempt_traced(request, timeout)
+
+    async def _attempt_traced(self, request: httpx.Request, timeout: float) -> httpx.Response:
+        """The attempt inside its span (the span carries ``traceparent`` to the platform)."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
@@ -299,6 +307,8 @@ class BackendClient:
         self, request: httpx.Request, status: int | None, size: int, started: float
     ) -> None:
         path = request.url.raw_path.decode("ascii", "replace")
+        seconds = time.perf_counter() - started
+        observe.backend_call(self.platform, request.method, path, status, size, seconds)
         self.ledger.record(
             BackendCall(
                 platform=self.platform,
@@ -306,7 +316,7 @@ class BackendClient:
                 path=path,
                 status=status,
                 bytes=size,
-                ms=round((time.perf_counter() - started) * 1000, 2),
+                ms=round(seconds * 1000, 2),
             )
         )
 

@@ -12,6 +12,9 @@ from typing import Generic, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 
+from mlgraph.observability import context as observe
+from mlgraph.observability import tracing
+
 
 class HasId(Protocol):
     @property
@@ -39,7 +42,9 @@ class RecordLoader(DataLoader, Generic[R]):
 
     async def batch_load_fn(self, keys: list[str]) -> list[R | Exception | None]:
         """An exception in place of a record fails that key's load alone."""
-        found = await self._fetch_many(list(keys))
+        observe.loader_batch(len(keys))
+        with tracing.span("loader batch", {"mlgraph.batch_size": len(keys)}):
+            found = await self._fetch_many(list(keys))
         for record in found.values():
             if not isinstance(record, Exception):
                 self.known.setdefault(record.id, record)

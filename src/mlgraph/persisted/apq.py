@@ -34,6 +34,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mlgraph.observability import context as observe
 from mlgraph.persisted.manifest import Manifest, is_introspection, normalized_id, sha256_hex
 from mlgraph.persisted.store import Store
 
@@ -142,12 +143,15 @@ class PersistedOperations:
     async def _lookup(self, operation_id: str) -> Resolved:
         operation = self.manifest.get(operation_id)
         if operation is not None:
+            observe.persisted_lookup(hit=True)
             return Resolved(operation.body)
         if self.apq:
             document = await self.store.get(operation_id)
             if document is not None:
+                observe.persisted_lookup(hit=True)
                 self._log_unknown(document)
                 return Resolved(document)
+        observe.persisted_lookup(hit=False)
         if self.mode == "enforce":
             raise PersistedQueryError(
                 "PERSISTED_QUERY_NOT_IN_LIST", f"Persisted query '{operation_id}' not found in the persisted query list", 404
