@@ -1391,7 +1391,12 @@ def markdown(results: dict[str, Any]) -> str:
     before, after = meta.get("source_before") or {}, meta.get("source_after") or {}
     if before:
         note = ""
-        if before != after:
+        if before.get("src_sha256") == after.get("src_sha256") and before.get("commit") != after.get("commit"):
+            note = (
+                f" (HEAD moved to {str(after.get('commit'))[:12]} during the run; "
+                "src/ was the same in every phase)"
+            )
+        elif before != after:
             by_phase = meta.get("source_by_phase") or {}
             moved = [name for name, sha in by_phase.items() if sha != before["src_sha256"] and name != "done"]
             note = f" **changed during the run** (to {after.get('src_sha256')} by its end): " + (
@@ -1519,7 +1524,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke pass (under ~2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short smoke pass (about 8 minutes; under 2 with --n 10)")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="injected backend latency per call")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100, 1000], help="step / job counts to measure")
