@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from mlgraph.backends.client import BackendClient, BackendConnection
+from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.wire import NullableList, ReadThroughModel
@@ -386,15 +386,11 @@ class AbacusConnection(BackendConnection):
 M = TypeVar("M")
 
 
-class AbacusClient(BackendClient):
+class AbacusClient(SingleGetClient):
     """Abacus.AI calls for one GraphQL request."""
 
     platform = PLATFORM
     connection: AbacusConnection
-
-    def __init__(self, connection: AbacusConnection, ledger: Ledger) -> None:
-        super().__init__(connection, ledger)
-        self.gate = asyncio.Semaphore(connection.max_concurrency)
 
     async def auth_headers(self) -> dict[str, str]:
         return self.connection.headers
@@ -454,23 +450,6 @@ class AbacusClient(BackendClient):
             return await self.call(result, method, params=params)
         except NotFound as exc:
             raise NotFound(PLATFORM, f"abacus {label} {key} not found", 404) from exc
-
-    async def get_many(self, fetch_one: Callable[[str], Awaitable[M]], ids: Sequence[str]) -> dict[str, M | Exception]:
-        """Each id by its own describe, concurrently under the request's bound.
-
-        A missing id is absent; any other failure stays with its id."""
-
-        async def one(key: str) -> M | Exception | None:
-            async with self.gate:
-                try:
-                    return await fetch_one(key)
-                except NotFound:
-                    return None
-                except Exception as exc:  # kept per id, raised for that id alone
-                    return exc
-
-        found = await asyncio.gather(*(one(key) for key in ids))
-        return {key: value for key, value in zip(ids, found) if value is not None}
 
     # ---------------------------------------------------------------- pipelines
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -371,3 +371,40 @@ def _share_key(path: str, params: Any) -> Hashable | None:
     if kind is list or kind is tuple:
         return (path, tuple(params))
     return None
+
+
+T = TypeVar("T")
+
+
+class SingleGetClient(BackendClient):
+    """A client for a platform with no call that fetches several ids.
+
+    A batch is its single gets, made concurrently; they share one semaphore
+    per request, so however many loaders fire at once, at most the
+    connection's ``max_concurrency`` calls are in flight.
+    """
+
+    def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
+        super().__init__(connection, ledger)
+        self.gate = asyncio.Semaphore(connection.max_concurrency)  # type: ignore[attr-defined]
+
+    async def get_many(
+        self, fetch_one: Callable[[str], Awaitable[T]], ids: Sequence[str]
+    ) -> dict[str, T | Exception]:
+        """Each id by its own get, concurrently under the request's bound.
+
+        A missing id is absent; any other failure stays with its id, so one
+        broken object does not fail the others of its batch.
+        """
+
+        async def one(key: str) -> T | Exception | None:
+            async with self.gate:
+                try:
+                    return await fetch_one(key)
+                except NotFound:
+                    return None
+                except Exception as exc:  # kept per id, raised for that id alone
+                    return exc
+
+        found = await asyncio.gather(*(one(key) for key in ids))
+        return {key: value for key, value in zip(ids, found) if value is not None}

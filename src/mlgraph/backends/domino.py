@@ -28,7 +28,7 @@ import httpx
 from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from mlgraph.backends.client import BackendClient, BackendConnection
+from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.wire import NullableDict, NullableList, ReadAs, ReadThroughModel, or_default
@@ -520,19 +520,11 @@ class DominoConnection(BackendConnection):
         self.max_concurrency = max_concurrency
 
 
-class DominoClient(BackendClient):
-    """Domino calls for one GraphQL request.
-
-    Single gets made for a batch share one semaphore per request, so however
-    many loaders fire at once, at most ``max_concurrency`` gets are in flight.
-    """
+class DominoClient(SingleGetClient):
+    """Domino calls for one GraphQL request."""
 
     platform = PLATFORM
     connection: DominoConnection
-
-    def __init__(self, connection: DominoConnection, ledger: Ledger) -> None:
-        super().__init__(connection, ledger)
-        self.gate = asyncio.Semaphore(connection.max_concurrency)
 
     async def auth_headers(self) -> dict[str, str]:
         return self.connection.headers
@@ -566,27 +558,6 @@ class DominoClient(BackendClient):
             return await self._call(model, method, path, **kwargs)
         except NotFound as exc:
             raise NotFound(PLATFORM, f"domino {label} {key} not found", 404) from exc
-
-    async def get_many(
-        self, fetch_one: Callable[[str], Awaitable[R]], ids: Sequence[str]
-    ) -> dict[str, R | Exception]:
-        """Each id by its own get, concurrently under the request's bound.
-
-        A missing id is absent; any other failure stays with its id, so one
-        broken object does not fail the others of its batch.
-        """
-
-        async def one(key: str) -> R | Exception | None:
-            async with self.gate:
-                try:
-                    return await fetch_one(key)
-                except NotFound:
-                    return None
-                except Exception as exc:  # kept per id, raised for that id alone
-                    return exc
-
-        found = await asyncio.gather(*(one(key) for key in ids))
-        return {key: value for key, value in zip(ids, found) if value is not None}
 
     # ---------------------------------------------------------------- jobs
 
