@@ -148,3 +148,49 @@ def test_variables_are_coerced_the_same(pair: tuple[Gateway, Gateway]) -> None:
     for variables in ({"first": "two"}, {}, {"first": 2}):
         fast, slow = (gateway(query, variables) for gateway in pair)
         assert comparable(fast) == comparable(slow)
+
+
+NULL_DATA = {
+    "a failing non-null root beside a failing slot": (
+        '{ nodes(ids: ["garbage!"]) { id } person(email: "x") { email } }',
+        ["person"],
+    ),
+    "a failing non-null root after a nullable failure": (
+        '{ a: node(id: "garbage!") { id } person(email: "x") { email } }',
+        ["person"],
+    ),
+    "two failing non-null roots": ('{ p: person(email: "x") { email } q: person(email: "y") { email } }', ["p"]),
+    "a failing root before merged lists": (
+        "{ pipelineRuns(first: -1) { nodes { id } } modelVersions { incomplete } }",
+        ["pipelineRuns"],
+    ),
+    "a failing root after merged lists": (
+        "{ executions(first: 5) { nodes { id } } pipelineRuns(first: -1) { nodes { id } } }",
+        ["pipelineRuns"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NULL_DATA))
+def test_null_data_reports_the_errors_that_nulled_it(pair: tuple[Gateway, Gateway], name: str) -> None:
+    """data: null carries exactly the errors that reached the root, on both
+    executors, and the fast one stops what can no longer be answered."""
+    query, paths = NULL_DATA[name]
+    assert schema.plans.get(query, None) is not None
+    fast, slow = (gateway(query) for gateway in pair)
+    assert fast.data is None and slow.data is None
+    assert comparable(fast) == comparable(slow)
+    assert [error["path"][0] for error in fast.errors] == paths
+    assert fast.calls <= slow.calls
+    if "merged lists" in name:
+        assert fast.calls == 0  # the merged lists were stopped before their calls went out
+
+
+def test_loads_of_one_kind_batch_across_root_fields(pair: tuple[Gateway, Gateway]) -> None:
+    steps = dataset().steps
+    first, second = (global_id("ZenMLStepRun", step.id) for step in steps[:2])
+    query = "query($a: ID!, $b: ID!) { node(id: $a) { id } nodes(ids: [$b]) { id } }"
+    fast, slow = (gateway(query, {"a": first, "b": second}) for gateway in pair)
+    assert comparable(fast) == comparable(slow)
+    assert fast.data == {"node": {"id": first}, "nodes": [{"id": second}]}
+    assert fast.calls == slow.calls == 1

@@ -278,6 +278,28 @@ async def settle(runs: list[_Run]) -> None:
                 run.coro.close()
 
 
+def _abandon(runs: list[_Run]) -> list[Work]:
+    """Stop the runs of a level whose answer is discarded: what they wait on
+    alone (a gather, a task) is cancelled, so its backend calls stop too; a
+    loader's future, which other fields may share, is left to finish."""
+    for run in runs:
+        if run.done:
+            continue
+        future = run.waiting_on
+        if isinstance(future, asyncio.Future) and type(future) is not asyncio.Future and not future.done():
+            future.cancel()
+            future.add_done_callback(_retrieved)
+        with contextlib.suppress(BaseException):
+            run.coro.close()
+    return []
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Take a cancelled gather's outcome, which nobody else will read."""
+    if not future.cancelled():
+        future.exception()
+
+
 class UnsupportedDocument(Exception):
     """The document uses something only the generic executor handles."""
 
@@ -440,9 +462,9 @@ class Execution:
     async def run(self, root_value: Any) -> tuple[Any, list[GraphQLError]]:
         data: dict[str, Any] = {}
         holder = {"data": data}
-        root = Position(holder, "data", True, None)
+        self.root = root = Position(holder, "data", True, None)
         level = [Work(root_value, self.schema.query_type, self.compiled.root_nodes, data, root)]
-        while level:
+        while level and not root.nulled:
             level = await self._level(level)
         return holder["data"], self.errors
 
@@ -481,12 +503,19 @@ class Execution:
                             continue
                 except Exception as exc:
                     self._fail(exc, plan, work)
+                    if self.root.nulled:
+                        return _abandon(runs)  # the answer is data: null, nothing else counts
                     continue
                 fast = plan.shape.fast
                 if fast is not None and type(value) is fast and (fast is str or fast is bool):
                     result[plan.key] = value
-                else:
-                    pending.append((work, plan, value))
+                    continue
+                if type(value) is list and value and type(value[0]) is CoroutineType:
+                    # Items still to run (``nodes``): started now, so their loads
+                    # join this round's batches instead of making a round of their own.
+                    value = [_Run(item) if type(item) is CoroutineType else item for item in value]
+                    runs += [item for item in value if type(item) is _Run and not item.done]
+                pending.append((work, plan, value))
         batches = [(plan, works, self._start_batch(plan, works)) for plan, works in batched.values()]
         runs += [value for _, _, value in batches if type(value) is _Run and not value.done]
         if runs:
@@ -495,6 +524,8 @@ class Execution:
             self._finish_batch(plan, works, value, pending)
         next_level: list[Work] = []
         for work, plan, value in pending:
+            if self.root.nulled:
+                return []
             if type(value) is _Run:
                 if value.error is not None:
                     self._fail(value.error, plan, work)
@@ -504,13 +535,11 @@ class Execution:
             self._complete(value, plan.definition.type, plan, position, next_level)
         while self.deferred:
             deferred, self.deferred = self.deferred, []
+            if self.root.nulled:
+                return _abandon([run for run, *_ in deferred])
             await settle([run for run, *_ in deferred if not run.done])
             for run, return_type, plan, position in deferred:
-                if run.error is not None:
-                    self.errors.append(located_error(run.error, plan.nodes, position.path()))
-                    self._null(position)
-                else:
-                    self._complete(run.value, return_type, plan, position, next_level)
+                self._complete(run, return_type, plan, position, next_level)
         return next_level
 
     def _resolve(self, plan: FieldPlan, source: Any) -> Any:
@@ -591,8 +620,16 @@ class Execution:
 
     def _complete(self, value: Any, return_type: GraphQLOutputType, plan: FieldPlan, position: Position, next_level: list[Work]) -> None:
         if type(value) is CoroutineType:
-            self.deferred.append((_Run(value), return_type, plan, position))
-            return
+            value = _Run(value)
+        if type(value) is _Run:
+            if not value.done:
+                self.deferred.append((value, return_type, plan, position))
+                return
+            if value.error is not None:
+                self.errors.append(located_error(value.error, plan.nodes, position.path()))
+                self._null(position)
+                return
+            value = value.value
         shape = shape_of(return_type)
         if value is None:
             if shape.non_null:
@@ -628,7 +665,7 @@ class Execution:
         if item.kind is OBJECT and item.non_null:
             named, nodes = item.named, plan.nodes
             for index, element in enumerate(value):
-                if element is None or type(element) is CoroutineType:
+                if element is None or type(element) is CoroutineType or type(element) is _Run:
                     self._complete(element, item_type, plan, Position(completed, index, False, position), next_level)
                     continue
                 result: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_operation_ast
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_operation_ast, parse
 from graphql.error import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.tools import merge_types
@@ -21,6 +21,7 @@ from mlgraph.graph.ids import GlobalId
 from mlgraph.graph.interfaces import Node
 from mlgraph.graph.limits import COST_LIMIT_EXCEEDED, limit_error, validation_rules
 from mlgraph.graph.plan import CompiledOperation, PlanCache, UnsupportedDocument
+from mlgraph.graph.propagation import errors_of_null_data
 from mlgraph.settings import LimitSettings, Settings
 from mlgraph.graph.abacus.mutations import AbacusMutation
 from mlgraph.graph.abacus.query import NODE_GETTERS as ABACUS_NODE_GETTERS
@@ -263,11 +264,16 @@ class GatewaySchema(strawberry.Schema):
             # Errors that escaped the extensions (an exception in parsing or
             # validation) are coded here; coded ones pass as they are.
             errors = [*(result.errors or []), *_reported(context_value)]
+            if result.data is None and any(error.path for error in errors):
+                errors = _errors_of_null_data(self, query, operation_name, errors)
             result.errors = [coded(error) for error in errors] or None
             return result
+        errors = [*(coded(error) for error in errors), *_reported(context_value)]
+        if data is None:
+            errors = errors_of_null_data(self._schema, compiled.operation, compiled.fragments, errors)
         return ExecutionResult(
             data=data,
-            errors=[*(coded(error) for error in errors), *_reported(context_value)] or None,
+            errors=errors or None,
             extensions=debug_extensions(context_value),
         )
 
@@ -303,6 +309,18 @@ def _cost_key(variables: Mapping[str, Any] | None) -> tuple[tuple[str, int | Non
         (name, value if isinstance(value, int) else len(value) if isinstance(value, list) else None)
         for name, value in sorted(variables.items())
     )
+
+
+def _errors_of_null_data(
+    schema: GatewaySchema, query: str | None, operation_name: str | None, errors: list[GraphQLError]
+) -> list[GraphQLError]:
+    """``errors_of_null_data`` for a document the generic executor ran."""
+    document = parse(query or "")
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return errors
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return errors_of_null_data(schema._schema, operation, fragments, errors)
 
 
 def _reported(context: Any) -> list[GraphQLError]:

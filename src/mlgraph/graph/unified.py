@@ -263,6 +263,12 @@ async def _abacus_sources(context: GraphContext, spec: ExecutionFilter, *, runs:
 Builders = dict[Platform, Callable[[], Awaitable[list[Source]]]]
 
 
+async def _within(build: Callable[[], Awaitable[list[Source]]], timeout: float) -> list[Source]:
+    """``build()`` bounded by ``timeout``, made only once its task runs: a
+    task cancelled before it starts leaves no coroutine behind unawaited."""
+    return await asyncio.wait_for(build(), timeout)
+
+
 async def _merged(
     info: Info,
     path: list[Any],
@@ -283,9 +289,7 @@ async def _merged(
     if limit == 0:
         return await merged_page([], 0, after, scope=scope, timeout=timeout)
     wanted = [(platform, build) for platform, build in builders.items() if _wants(spec, platform, context)]
-    outcomes = await asyncio.gather(
-        *(asyncio.wait_for(build(), timeout) for _, build in wanted), return_exceptions=True
-    )
+    outcomes = await asyncio.gather(*(_within(build, timeout) for _, build in wanted), return_exceptions=True)
     sources: list[Source] = []
     failed: list[PlatformFailed] = []
     for (platform, _), outcome in zip(wanted, outcomes):
