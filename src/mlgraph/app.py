@@ -166,6 +166,8 @@ def create_app(
         persisted,
         settings.persisted.cache_max_age,
         settings.limits.max_tokens,
+        keyed=settings.auth.enabled,
+        forwarded_headers=tuple(forward.values()),
     )
     app.add_route(GRAPHQL_PATH, endpoint, methods=["GET", "POST", *OTHER_METHODS])
     if settings.graphiql:

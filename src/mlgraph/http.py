@@ -22,7 +22,12 @@ This endpoint does what the GraphQL-over-HTTP spec asks and nothing more:
   max-age=N``; ``no-cache`` when N is 0: stored, revalidated every time) and
   a strong ``ETag`` (the SHA-256 of the body), and ``If-None-Match`` with
   that tag gets 304 without a body. CDNs can then cache hash-only GETs, whose
-  URLs are short. Answers with errors or the debug ledger are never cached.
+  URLs are short. Answers with errors or the debug ledger are never cached;
+  an answer read with a caller's credential (every answer when gateway keys
+  are on, or a request carrying a forwarded platform credential) is
+  ``private`` (``private, no-cache`` when N is 0), so a shared cache never
+  hands one caller's answer to another. ``Vary`` names the key headers when
+  keys are on and every configured forwarded header; 304s carry the same.
 
 Whatever goes wrong inside, the answer is a coded GraphQL error: an
 unexpected exception becomes INTERNAL_SERVER_ERROR (500) with an error id,
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -54,6 +59,8 @@ GRAPHQL_METHODS = ("GET", "HEAD", "POST")
 OTHER_METHODS = ["PUT", "PATCH", "DELETE", "OPTIONS"]
 #: Parameters that make a GET a GraphQL request, not a page view.
 BY_ID = ("query", "extensions", "documentId")
+#: The headers a gateway API key comes in (see ``mlgraph.security``).
+KEY_HEADERS = ("Authorization", "X-Api-Key")
 
 logger = logging.getLogger("mlgraph.http")
 
@@ -164,6 +171,29 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def cache_headers(
+    max_age: int, keyed: bool = False, forwarded_headers: Sequence[str] = ()
+) -> Callable[[Request], dict[str, str]]:
+    """``Cache-Control`` and ``Vary`` of an error-free GET answer, per request.
+
+    With keys on, the gateway's own platform credentials serve keyed callers
+    only, so every answer is that caller's; a forwarded header makes the
+    answer its sender's. Either way no shared cache may keep it. A public
+    answer still varies on the forwarded headers, so a shared cache keys on
+    them and never serves it to a request that carries one.
+    """
+    vary = ", ".join(("Accept", "X-Mlgraph-Debug", *(KEY_HEADERS if keyed else ()), *forwarded_headers))
+    public = f"public, max-age={max_age}" if max_age else "no-cache"
+    private = f"private, max-age={max_age}" if max_age else "private, no-cache"
+
+    def headers(request: Request) -> dict[str, str]:
+        # Present at all, even empty: private errs on the safe side.
+        own = keyed or any(header in request.headers for header in forwarded_headers)
+        return {"Cache-Control": private if own else public, "Vary": vary}
+
+    return headers
+
+
 def graphql_endpoint(
     schema: Schema,
     make_context: Callable[[Request], Any],
@@ -172,9 +202,14 @@ def graphql_endpoint(
     persisted: PersistedOperations | None = None,
     cache_max_age: int = 0,
     max_tokens: int | None = None,
+    *,
+    keyed: bool = False,
+    forwarded_headers: Sequence[str] = (),
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The handler for /graphql; ``graphiql`` None serves no GraphiQL."""
-    cache_control = f"public, max-age={cache_max_age}" if cache_max_age else "no-cache"
+    """The handler for /graphql; ``graphiql`` None serves no GraphiQL.
+    ``keyed``: gateway API keys are on; ``forwarded_headers``: the request
+    headers that carry a caller's platform credential (see ``cache_headers``)."""
+    caching = cache_headers(cache_max_age, keyed, forwarded_headers)
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -254,7 +289,7 @@ def graphql_endpoint(
         body = orjson.dumps(payload)
         if request.method == "POST" or status != 200 or list(payload) != ["data"]:
             return Response(body, status_code=status, media_type=media_type)
-        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', "Cache-Control": cache_control, "Vary": "Accept, X-Mlgraph-Debug"}
+        headers = {"ETag": f'"{hashlib.sha256(body).hexdigest()}"', **caching(request)}
         if etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
             return Response(status_code=304, headers=headers)
         return Response(body, status_code=status, media_type=media_type, headers=headers)

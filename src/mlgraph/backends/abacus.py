@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.resilience import readiness_check
 from mlgraph.backends.wire import NullableList, ReadThroughModel
 
 PLATFORM = "abacus"
@@ -560,7 +561,8 @@ class AbacusClient(SingleGetClient):
 
     async def ping(self) -> None:
         """Whether Abacus answers and accepts the key; raises if not."""
-        await self.describe_user()
+        with readiness_check():
+            await self.describe_user()
 
 
 def _failed(response: httpx.Response) -> bool:

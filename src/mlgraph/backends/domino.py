@@ -31,6 +31,7 @@ from pydantic.alias_generators import to_camel
 from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.resilience import readiness_check
 from mlgraph.backends.wire import NullableDict, NullableList, ReadAs, ReadThroughModel, or_default
 
 PLATFORM = "domino"
@@ -795,7 +796,8 @@ class DominoClient(SingleGetClient):
 
     async def ping(self) -> None:
         """Whether Domino answers and accepts the gateway's credential; raises if not."""
-        await self.self_user()
+        with readiness_check():
+            await self.self_user()
 
 
 class DominoMetadataOnly(BaseModel):

@@ -20,7 +20,8 @@ import asyncio
 import email.utils
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from enum import Enum
@@ -172,6 +173,24 @@ HALF_OPEN = CircuitState.HALF_OPEN
 #: a call the probe needs, such as ZenML's login, is part of the probe, not
 #: a second call the breaker must refuse.
 _probing: ContextVar[CircuitBreaker | None] = ContextVar("mlgraph_circuit_probe", default=None)
+#: Set while a readiness check runs (and so in the exchanges it starts).
+_checking_readiness: ContextVar[bool] = ContextVar("mlgraph_readiness_check", default=False)
+
+
+@contextmanager
+def readiness_check() -> Iterator[None]:
+    """Calls made inside are a readiness check: their successes leave the circuit alone.
+
+    A platform may answer its ping (ZenML's ``/info``, the caller's own user)
+    while the routes the graph reads fail; were its successes counted, frequent
+    probes would reset the failure streak and keep a half-broken platform's
+    circuit from ever opening. Its failures still count.
+    """
+    token = _checking_readiness.set(True)
+    try:
+        yield
+    finally:
+        _checking_readiness.reset(token)
 
 
 class CircuitBreaker:
@@ -184,7 +203,9 @@ class CircuitBreaker:
     at once for ``cooldown`` seconds, without touching the network. Then
     one probe call goes through (half-open); its success closes the circuit,
     its failure opens it again for another cool-down. ``threshold`` 0 never
-    opens it. One event loop drives it, so it needs no lock.
+    opens it. A readiness check's success counts for nothing: it neither
+    resets the streak nor closes a half-open circuit (``readiness_check``).
+    One event loop drives it, so it needs no lock.
     """
 
     __slots__ = ("threshold", "cooldown", "clock", "state", "failures", "opened_at", "probing")
@@ -234,6 +255,8 @@ class CircuitBreaker:
         _probing.set(self)
 
     def succeeded(self) -> None:
+        if _checking_readiness.get():
+            return
         self.failures = 0
         self.state = CLOSED
         self.probing = False

@@ -37,6 +37,7 @@ from pydantic import (
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
+from mlgraph.backends.resilience import readiness_check
 from mlgraph.backends.wire import ReadAs, install_read_through
 
 PLATFORM = "zenml"
@@ -550,7 +551,8 @@ class ZenMLClient(BackendClient):
 
     async def ping(self) -> None:
         """Whether the server answers (``/info`` needs no token); raises if not."""
-        await self.fetch("GET", "info", authenticate=False)
+        with readiness_check():
+            await self.fetch("GET", "info", authenticate=False)
 
     async def delete_service(self, service_id: str) -> None:
         """Seed 003 answers "No content": the body, if any, is not read."""

@@ -26,6 +26,9 @@ Shapes, as Domino sends them:
   forbidden project (private, another user's) and everything in it, 404 for
   an unknown id or name and for unknown routes, 405 for a wrong method, 500 on
   a crash.
+- Paths are routed as sent, as Domino does: an encoded `/` (`%2F`) stays in
+  its segment (a registered model named `a/` is one name, not a route with a
+  trailing slash), and no path is redirected to another.
 
 Paging: `offset` >= 0 (default 0), `limit` 1..1000 (defaults as the seed:
 10; 20 for model versions; `maxResults` 25 for models); an offset past the
@@ -71,6 +74,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
+from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
@@ -78,7 +82,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlgraph.sandbox.domino_data import (
@@ -163,6 +167,7 @@ def create_domino_emulator(
             Exception: _crash_response,
         },
     )
+    app.router.redirect_slashes = False  # an unknown path is a 404 envelope, never a 307 elsewhere
     app.state.calls = calls
     return app
 
@@ -245,6 +250,23 @@ class _ApiKeyAuth:
             return
         message = "Invalid API key or token" if offered else "Missing API key or bearer token"
         await _json(_failure(message), 401)(scope, receive, send)
+
+
+class _RawRoute(Route):
+    """A route matched against the path as sent, its parameters decoded after.
+
+    Starlette matches the decoded path, where a name's encoded ``/`` would
+    split its segment (``a%2Fversions`` would list model ``a``'s versions).
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if scope["type"] != "http" or raw is None:
+            return super().matches(scope)
+        match, child = super().matches({**scope, "path": raw.decode("latin-1")})
+        if match is not Match.NONE:
+            child["path_params"] = {name: unquote(value) for name, value in child["path_params"].items()}
+        return match, child
 
 
 # ---------------------------------------------------------------- parameters
@@ -340,28 +362,28 @@ class _Emulator:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/api/jobs/beta/jobs", self.list_jobs, methods=["GET"]),
-            Route("/api/jobs/beta/jobs/{jobId}", self.get_job, methods=["GET"]),
-            Route("/api/jobs/beta/jobs/{jobId}/logs", self.job_logs, methods=["GET"]),
-            Route("/api/jobs/v1/jobs", self.start_job, methods=["POST"]),
-            Route("/api/jobs/v1/jobs/{jobId}/tags", self.add_tag, methods=["POST"]),
-            Route("/api/jobs/v1/jobs/{jobId}/tags/{tagId}", self.remove_tag, methods=["DELETE"]),
-            Route("/api/hardwaretiers/v1/hardwaretiers", self.list_tiers, methods=["GET"]),
-            Route("/api/hardwaretiers/v1/hardwaretiers/{hardwareTierId}", self.get_tier, methods=["GET"]),
-            Route("/api/datasetrw/v1/datasets", self.list_datasets, methods=["GET"]),
-            Route("/api/datasetrw/v1/datasets/{datasetId}", self.get_dataset, methods=["GET"]),
-            Route("/api/datasetrw/v1/datasets/{datasetId}/snapshots", self.list_snapshots, methods=["GET"]),
-            Route("/api/datasetrw/v1/snapshots/{snapshotId}", self.get_snapshot, methods=["GET"]),
-            Route("/api/datasetrw/v2/datasets", self.list_datasets_v2, methods=["GET"]),
-            Route("/api/environments/v1/environments/{environmentId}", self.get_environment, methods=["GET"]),
-            Route("/api/projects/beta/projects", self.list_projects, methods=["GET"]),
-            Route("/api/projects/v1/projects/{projectId}", self.get_project, methods=["GET"]),
-            Route("/api/registeredmodels/v1", self.list_models, methods=["GET"]),
-            Route("/api/registeredmodels/v1/{modelName}", self.get_model, methods=["GET"]),
-            Route("/api/registeredmodels/v1/{modelName}/versions", self.list_versions, methods=["GET"]),
-            Route("/api/registeredmodels/v1/{modelName}/versions/{version}", self.get_version, methods=["GET"]),
-            Route("/api/users/v1/users", self.list_users, methods=["GET"]),
-            Route("/api/users/v1/self", self.get_self, methods=["GET"]),
+            _RawRoute("/api/jobs/beta/jobs", self.list_jobs, methods=["GET"]),
+            _RawRoute("/api/jobs/beta/jobs/{jobId}", self.get_job, methods=["GET"]),
+            _RawRoute("/api/jobs/beta/jobs/{jobId}/logs", self.job_logs, methods=["GET"]),
+            _RawRoute("/api/jobs/v1/jobs", self.start_job, methods=["POST"]),
+            _RawRoute("/api/jobs/v1/jobs/{jobId}/tags", self.add_tag, methods=["POST"]),
+            _RawRoute("/api/jobs/v1/jobs/{jobId}/tags/{tagId}", self.remove_tag, methods=["DELETE"]),
+            _RawRoute("/api/hardwaretiers/v1/hardwaretiers", self.list_tiers, methods=["GET"]),
+            _RawRoute("/api/hardwaretiers/v1/hardwaretiers/{hardwareTierId}", self.get_tier, methods=["GET"]),
+            _RawRoute("/api/datasetrw/v1/datasets", self.list_datasets, methods=["GET"]),
+            _RawRoute("/api/datasetrw/v1/datasets/{datasetId}", self.get_dataset, methods=["GET"]),
+            _RawRoute("/api/datasetrw/v1/datasets/{datasetId}/snapshots", self.list_snapshots, methods=["GET"]),
+            _RawRoute("/api/datasetrw/v1/snapshots/{snapshotId}", self.get_snapshot, methods=["GET"]),
+            _RawRoute("/api/datasetrw/v2/datasets", self.list_datasets_v2, methods=["GET"]),
+            _RawRoute("/api/environments/v1/environments/{environmentId}", self.get_environment, methods=["GET"]),
+            _RawRoute("/api/projects/beta/projects", self.list_projects, methods=["GET"]),
+            _RawRoute("/api/projects/v1/projects/{projectId}", self.get_project, methods=["GET"]),
+            _RawRoute("/api/registeredmodels/v1", self.list_models, methods=["GET"]),
+            _RawRoute("/api/registeredmodels/v1/{modelName}", self.get_model, methods=["GET"]),
+            _RawRoute("/api/registeredmodels/v1/{modelName}/versions", self.list_versions, methods=["GET"]),
+            _RawRoute("/api/registeredmodels/v1/{modelName}/versions/{version}", self.get_version, methods=["GET"]),
+            _RawRoute("/api/users/v1/users", self.list_users, methods=["GET"]),
+            _RawRoute("/api/users/v1/self", self.get_self, methods=["GET"]),
         ]
 
     # -- state
