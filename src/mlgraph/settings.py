@@ -113,7 +113,7 @@ class PersistedSettings(BaseModel):
     redis_prefix: str = Field("mlgraph:apq:", min_length=1, description="Key prefix of registrations in Redis.")
     redis_timeout: float = Field(0.5, gt=0, description="Seconds before a Redis call counts as failed.")
     cache_max_age: int = Field(
-        0, ge=0, description="max-age of error-free GET query answers (Cache-Control: public); 0 sends no-cache."
+        0, ge=0, description="max-age of error-free GET query answers (public, or private when keys or a forwarded credential make the answer per caller); 0 sends no-cache."
     )
 
     @model_validator(mode="after")
