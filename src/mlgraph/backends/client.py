@@ -7,13 +7,16 @@ and failures become typed ``BackendError``s with no URL or credential in them.
 
 Every attempt is bounded by the platform's timeout; GETs are retried and a
 failing platform's circuit opens (``resilience``); identical GETs of one
-request in flight at once are sent once.
+request in flight at once are sent once. A request the client's arguments
+would make unsendable (too long a URL, a control character) is refused as
+``Rejected`` before it is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
@@ -114,6 +117,11 @@ class BackendClient:
     """
 
     platform: ClassVar[str]
+    #: The longest URL sent. Common servers and proxies (nginx, Apache,
+    #: Tomcat) refuse a request line past 8 KiB; a longer URL can only come
+    #: from an argument, so it is refused here instead of by them (or by
+    #: httpx, which raises past 64 KiB).
+    max_url_bytes: ClassVar[int] = 8 * 1024
 
     def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
         self.connection = connection
@@ -140,7 +148,8 @@ class BackendClient:
         (anyio cancel scopes) must run inside the task it started in, so every
         exchange gets its task and the resolver only ever waits on a future.
         An identical GET of this request already in flight is joined instead;
-        an open circuit refuses the call here, before any network or login.
+        a request that cannot be sent and an open circuit are refused here,
+        before any network or login.
         """
         key: Hashable | None = None
         if method == "GET" and authenticate and json_body is None and form is None:
@@ -151,11 +160,10 @@ class BackendClient:
                 key = shared = None
             if shared is not None and not shared.done():
                 return await self._join(shared, path, params)
+        request = self._request(method, path, params, json_body, form)
         breaker = self.connection.breaker
         probe = breaker.state is not CLOSED and breaker.admit(self.platform)
-        task = asyncio.ensure_future(
-            self._exchange(method, path, params, json_body, form, authenticate, probe, key)
-        )
+        task = asyncio.ensure_future(self._exchange(request, authenticate, probe, key))
         if probe:
             # However the probe ends (even cancelled before it ran), a probe
             # without an outcome must not leave the circuit waiting for it.
@@ -184,29 +192,49 @@ class BackendClient:
                 return await self.send("GET", path, params=params)
             raise
 
-    async def _exchange(
+    def _request(
         self,
         method: str,
         path: str,
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
         json_body: Any,
         form: Mapping[str, str] | None,
-        authenticate: bool,
-        probe: bool,
-        key: Hashable | None,
+    ) -> httpx.Request:
+        """The request, or ``Rejected`` if its arguments cannot make a valid one.
+
+        The message names the problem, never the URL (it may hold other
+        arguments); nothing is sent, recorded or counted by the breaker.
+        """
+        try:
+            request = self.connection.http.build_request(method, path, params=params, json=json_body, data=form)
+        except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+            # httpx refuses a component over 64 KiB before the bound below is measured.
+            if "too long" in str(exc):
+                raise self._too_long() from None
+            raise Rejected(self.platform, f"an argument cannot be put into a {self.platform} request") from None
+        if len(str(request.url)) > self.max_url_bytes:
+            raise self._too_long()
+        if _ENCODED_CONTROL.search(request.url.raw_path):
+            raise Rejected(self.platform, f"an argument holds a control character: not sent to {self.platform}")
+        return request
+
+    def _too_long(self) -> Rejected:
+        platform, limit = self.platform, self.max_url_bytes // 1024
+        return Rejected(platform, f"an argument is too long for a {platform} request (its URL would pass {limit} KiB)")
+
+    async def _exchange(
+        self, request: httpx.Request, authenticate: bool, probe: bool, key: Hashable | None
     ) -> httpx.Response:
         connection = self.connection
         breaker = connection.breaker
         if probe:
             breaker.enter_probe()
         try:
-            headers = await self.auth_headers() if authenticate else {}
-            request = connection.http.build_request(
-                method, path, params=params, json=json_body, data=form, headers=headers
-            )
+            if authenticate:
+                request.headers.update(await self.auth_headers())
             policy = connection.retry
             # Only GETs are idempotent; a probe is one call, not a retry sequence.
-            retrying = method == "GET" and not probe and policy.retries > 0
+            retrying = request.method == "GET" and not probe and policy.retries > 0
             begun = policy.clock() if retrying else 0.0
             try:
                 try:
@@ -354,6 +382,11 @@ class BackendClient:
     def error_detail(self, response: httpx.Response) -> str:
         """The human part of an error body; platforms override for their envelope."""
         return ""
+
+
+#: A control character (C0 or DEL) as httpx percent-encodes it in a path or
+#: query: no id or name holds one, and servers answer them unpredictably.
+_ENCODED_CONTROL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])")
 
 
 def _share_key(path: str, params: Any) -> Hashable | None:

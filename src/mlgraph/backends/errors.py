@@ -37,7 +37,8 @@ class Forbidden(BackendError):
 
 
 class Rejected(BackendError):
-    """Another 4xx: the backend refused the request's arguments."""
+    """Another 4xx: the backend refused the request's arguments; or, with no
+    ``status``, the client did, before sending what they would make invalid."""
 
 
 class Unavailable(BackendError):

@@ -417,6 +417,9 @@ class ZenMLClient(BackendClient):
 
     platform = PLATFORM
     connection: ZenMLConnection
+    #: A ``oneof`` of ``ONEOF_CHUNK`` UUIDs is a 23 KB URL; the server (uvicorn)
+    #: takes it (seen: 997 ids reach its database), a proxy limited to 8 KiB would not.
+    max_url_bytes = 32 * 1024
 
     def __init__(self, connection: ZenMLConnection, ledger: Ledger) -> None:
         super().__init__(connection, ledger)

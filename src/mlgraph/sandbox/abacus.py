@@ -105,7 +105,7 @@ from mlgraph.sandbox.abacus_data import (
     step_logs,
 )
 from mlgraph.sandbox.faults import Faults
-from mlgraph.sandbox.middleware import CallLog
+from mlgraph.sandbox.middleware import CallLog, RecentLog
 
 SERVER_VERSION = "1.4.119"
 """What `version` answers: the SDK release this emulator was checked against."""
@@ -134,7 +134,7 @@ def create_abacus_emulator(
     if pending_seconds < 0 or running_seconds < 0:
         raise ValueError("pending_seconds and running_seconds must be >= 0")
     emulator = _Emulator(data, clock or time.monotonic, pending_seconds, running_seconds)
-    calls: list[tuple[str, str]] = []
+    calls: RecentLog[tuple[str, str]] = RecentLog()
     middleware = [Middleware(CallLog, calls=calls)]
     if faults is not None:
         middleware.append(Middleware(faults.wrap, body=_fault_body))

@@ -102,7 +102,7 @@ from mlgraph.sandbox.domino_data import (
     project_accessible,
 )
 from mlgraph.sandbox.faults import Faults
-from mlgraph.sandbox.middleware import CallLog
+from mlgraph.sandbox.middleware import CallLog, RecentLog
 
 Pagination = Literal["flat", "nested"]
 _T = TypeVar("_T")
@@ -152,7 +152,7 @@ def create_domino_emulator(
     if pagination not in ("flat", "nested"):
         raise ValueError(f"unknown pagination {pagination!r}")
     emulator = _Emulator(data, pagination)
-    calls: list[tuple[str, str]] = []
+    calls: RecentLog[tuple[str, str]] = RecentLog()
     middleware = [Middleware(CallLog, calls=calls)]
     if faults is not None:
         middleware.append(Middleware(faults.wrap, body=_fault_body))

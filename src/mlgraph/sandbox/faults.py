@@ -22,8 +22,9 @@ answer when no status or garbage replaces it: `truncate` cuts its body in half
 declares it as another type. `times` heals the route after that many faulted requests,
 so a retry can be shown to meet a healthy backend.
 
-Every request passing through is recorded in `Faults.log`, so tests assert the
-injected latency from the log instead of measuring wall-clock time.
+Every request passing through is recorded in `Faults.log` (the newest
+`LOG_LIMIT` of them), so tests assert the injected latency from the log
+instead of measuring wall-clock time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from email.utils import format_datetime
 from typing import TypeAlias
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlgraph.sandbox.middleware import RecentLog
 
 FAULT_BODY = b'{"detail":["ServiceUnavailable","injected fault"]}'
 GARBAGE_BODY = b"<html>oops</html>"
@@ -87,7 +90,7 @@ class Faults:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.latency_ms = latency_ms
-        self.log: list[Injection] = []
+        self.log: RecentLog[Injection] = RecentLog()
         self._routes: dict[str, RouteFault] = {}
         #: Faulted requests left before a route heals, for routes set with `times`.
         self._remaining: dict[str, int] = {}

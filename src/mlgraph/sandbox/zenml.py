@@ -60,7 +60,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mlgraph.sandbox.faults import Faults
-from mlgraph.sandbox.middleware import CallLog as _CallLog
+from mlgraph.sandbox.middleware import CallLog as _CallLog, RecentLog
 from mlgraph.sandbox.zenml_data import (
     ARTIFACT_KINDS,
     Artifact,
@@ -120,7 +120,7 @@ def create_zenml_emulator(
     if layout not in ("seed", "current"):
         raise ValueError(f"unknown layout {layout!r}")
     emulator = _Emulator(dataset, layout, token, api_key)
-    calls: list[tuple[str, str]] = []
+    calls: RecentLog[tuple[str, str]] = RecentLog()
     middleware = [Middleware(_CallLog, calls=calls)]
     if faults is not None:
         middleware.append(Middleware(faults.wrap))
