@@ -310,7 +310,8 @@ def test_circuit_opens_fails_fast_probes_and_closes() -> None:
         healthy = True
         assert (await client.list(wire.USERS)).total == 1  # the probe succeeds: closed
         assert connection.circuit_state is CircuitState.CLOSED
-        assert (await client.list(wire.USERS)).total == 1
+        # The next request's call goes through (this one's would be answered by the probe's).
+        assert (await wire.ZenMLClient(connection, ledger).list(wire.USERS)).total == 1
         assert len(ledger.calls) == 6
         await connection.aclose()
 
@@ -424,13 +425,29 @@ def test_identical_concurrent_gets_cost_one_call() -> None:
     assert one.id == two.id == "u1" and len(ledger.calls) == 1
 
 
-def test_different_params_or_later_gets_are_separate_calls() -> None:
+def test_different_params_are_separate_calls_and_a_later_identical_get_is_not() -> None:
     async def calls(client: wire.ZenMLClient) -> None:
         await asyncio.gather(client.list(wire.USERS, size=1), client.list(wire.USERS, size=2))
-        await client.list(wire.USERS, size=1)  # finished calls are not cached
+        await client.list(wire.USERS, size=1)  # answered already in this request
+        await wire.ZenMLClient(client.connection, client.ledger).list(wire.USERS, size=1)  # another request
 
     _, ledger, _ = run(_slow_page, calls)
     assert len(ledger.calls) == 3
+
+
+def test_a_failed_get_is_asked_again() -> None:
+    answers_left = [httpx.Response(404, json={"detail": ["KeyError", "gone"]}), httpx.Response(200, json=PAGE)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers_left.pop(0)
+
+    async def calls(client: wire.ZenMLClient) -> int:
+        with pytest.raises(NotFound):
+            await client.list(wire.USERS)
+        return (await client.list(wire.USERS)).total
+
+    total, ledger, _ = run(handler, calls)
+    assert total == 1 and statuses(ledger) == [404, 200]
 
 
 def test_writes_are_not_shared() -> None:

@@ -53,9 +53,10 @@ def test_api_key_is_exchanged_once_and_again_after_401() -> None:
         return httpx.Response(200, json=page([USER]))
 
     async def calls(client: wire.ZenMLClient) -> None:
+        # Three requests, each with its client over the one connection.
         await client.list(wire.USERS)
-        await client.list(wire.USERS)
-        await client.list(wire.USERS)  # answered 401: logs in again, retries once
+        await wire.ZenMLClient(client.connection, client.ledger).list(wire.USERS)
+        await wire.ZenMLClient(client.connection, client.ledger).list(wire.USERS)  # 401: logs in again, retries once
 
     _, ledger = run(handler, calls, api_key="ZENKEY_x")
     paths = [call.path.split("?")[0] for call in ledger.calls]

@@ -6,8 +6,8 @@ request around it, so each call it sends is recorded in that request's ledger
 and failures become typed ``BackendError``s with no URL or credential in them.
 
 Every attempt is bounded by the platform's timeout; GETs are retried and a
-failing platform's circuit opens (``resilience``); identical GETs of one
-request in flight at once are sent once. A request the client's arguments
+failing platform's circuit opens (``resilience``); an identical GET of one
+request is sent once, whether the first is in flight or answered. A request the client's arguments
 would make unsendable (too long a URL, a control character) is refused as
 ``Rejected`` before it is sent.
 """
@@ -111,9 +111,13 @@ class BackendConnection:
 class BackendClient:
     """Per-request view of a connection that records and classifies calls.
 
-    It also shares identical GETs in flight: two loaders asking the same
-    thing at the same moment cost one call. Only while the call is in
-    flight; records are cached by the loaders, not here.
+    It also sends an identical GET once per request: two loaders asking the
+    same thing, or a child field asking what its parent started for it
+    (``graph.lookahead``), cost one call, whether the first is still in
+    flight or already answered. The client is the request's and carries one
+    credential, so method, path and params make the key. Only a success is
+    reused once answered; a failure is asked again, and a write (any other
+    method) forgets every answer before it.
     """
 
     platform: ClassVar[str]
@@ -126,7 +130,7 @@ class BackendClient:
     def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
         self.connection = connection
         self.ledger = ledger
-        self._in_flight: dict[Hashable, asyncio.Future[httpx.Response]] = {}
+        self._sent: dict[Hashable, asyncio.Future[httpx.Response]] = {}
 
     async def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a call; platforms override."""
@@ -147,29 +151,31 @@ class BackendClient:
         The graph's executor steps resolver coroutines by hand; the HTTP stack
         (anyio cancel scopes) must run inside the task it started in, so every
         exchange gets its task and the resolver only ever waits on a future.
-        An identical GET of this request already in flight is joined instead;
+        An identical GET of this request already sent is joined instead;
         a request that cannot be sent and an open circuit are refused here,
         before any network or login.
         """
         key: Hashable | None = None
-        if method == "GET" and authenticate and json_body is None and form is None:
+        if method != "GET":
+            self._sent.clear()  # a write may change what earlier GETs read
+        elif authenticate and json_body is None and form is None:
             key = _share_key(path, params)
             try:
-                shared = self._in_flight.get(key) if key is not None else None
+                shared = self._sent.get(key) if key is not None else None
             except TypeError:  # an unhashable value among the params: not shared
                 key = shared = None
-            if shared is not None and not shared.done():
+            if shared is not None and _reusable(shared):
                 return await self._join(shared, path, params)
         request = self._request(method, path, params, json_body, form)
         breaker = self.connection.breaker
         probe = breaker.state is not CLOSED and breaker.admit(self.platform)
-        task = asyncio.ensure_future(self._exchange(request, authenticate, probe, key))
+        task = asyncio.ensure_future(self._exchange(request, authenticate, probe, time.perf_counter()))
         if probe:
             # However the probe ends (even cancelled before it ran), a probe
             # without an outcome must not leave the circuit waiting for it.
             task.add_done_callback(breaker.release)
         if key is not None:
-            self._in_flight[key] = task
+            self._sent[key] = task
         return await task
 
     async def _join(
@@ -223,41 +229,37 @@ class BackendClient:
         return Rejected(platform, f"an argument is too long for a {platform} request (its URL would pass {limit} KiB)")
 
     async def _exchange(
-        self, request: httpx.Request, authenticate: bool, probe: bool, key: Hashable | None
+        self, request: httpx.Request, authenticate: bool, probe: bool, issued: float
     ) -> httpx.Response:
         connection = self.connection
         breaker = connection.breaker
         if probe:
             breaker.enter_probe()
+        if authenticate:
+            request.headers.update(await self.auth_headers())
+        policy = connection.retry
+        # Only GETs are idempotent; a probe is one call, not a retry sequence.
+        retrying = request.method == "GET" and not probe and policy.retries > 0
+        begun = policy.clock() if retrying else 0.0
         try:
-            if authenticate:
-                request.headers.update(await self.auth_headers())
-            policy = connection.retry
-            # Only GETs are idempotent; a probe is one call, not a retry sequence.
-            retrying = request.method == "GET" and not probe and policy.retries > 0
-            begun = policy.clock() if retrying else 0.0
             try:
-                try:
-                    response = await self._attempt(request, connection.timeout)
-                except TRANSIENT as exc:
-                    if not retrying:
-                        raise
-                    response = await self._retry(request, exc, begun)
-                else:
-                    if retrying and response.status_code in RETRY_STATUSES:
-                        response = await self._retry(request, response, begun)
-            except (httpx.HTTPError, TimeoutError) as exc:
-                breaker.failed()
-                raise self._unavailable(exc) from exc
-            status = response.status_code
-            if status >= 500 or status == 429:
-                breaker.failed()
-            elif breaker.failures or breaker.state is not CLOSED:
-                breaker.succeeded()
-            return response
-        finally:
-            if key is not None:
-                self._in_flight.pop(key, None)
+                response = await self._attempt(request, connection.timeout, issued)
+            except TRANSIENT as exc:
+                if not retrying:
+                    raise
+                response = await self._retry(request, exc, begun)
+            else:
+                if retrying and response.status_code in RETRY_STATUSES:
+                    response = await self._retry(request, response, begun)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            breaker.failed()
+            raise self._unavailable(exc) from exc
+        status = response.status_code
+        if status >= 500 or status == 429:
+            breaker.failed()
+        elif breaker.failures or breaker.state is not CLOSED:
+            breaker.succeeded()
+        return response
 
     async def _retry(
         self, request: httpx.Request, first: httpx.Response | BaseException, begun: float
@@ -273,7 +275,7 @@ class BackendClient:
             lambda: breaker.state is OPEN,
         )
 
-    async def _attempt(self, request: httpx.Request, timeout: float) -> httpx.Response:
+    async def _attempt(self, request: httpx.Request, timeout: float, issued: float | None = None) -> httpx.Response:
         """One exchange on the wire, recorded in the ledger whatever its end.
 
         The deadline covers the whole exchange: httpx's own timeouts bound
@@ -282,11 +284,14 @@ class BackendClient:
         """
         with tracing.span(f"{self.platform} {request.method}", {"mlgraph.platform": self.platform}):
             tracing.inject(request.headers)
-            return await self._attempt_traced(request, timeout)
+            return await self._attempt_traced(request, timeout, issued)
 
-    async def _attempt_traced(self, request: httpx.Request, timeout: float) -> httpx.Response:
+    async def _attempt_traced(self, request: httpx.Request, timeout: float, issued: float | None) -> httpx.Response:
         """The attempt inside its span (the span carries ``traceparent`` to the platform)."""
         started = time.perf_counter()
+        # A first attempt counts from when it was asked for: the ledger's round
+        # trips read which calls were asked for before which had answered.
+        asked = issued if issued is not None else started
         try:
             async with asyncio.timeout(timeout):
                 response = await self.connection.http.send(request, stream=True)
@@ -295,12 +300,12 @@ class BackendClient:
                 finally:
                     await response.aclose()
         except (httpx.HTTPError, TimeoutError):
-            self._record(request, None, 0, started)
+            self._record(request, None, 0, started, asked)
             raise
         except BadResponse:
-            self._record(request, response.status_code, 0, started)
+            self._record(request, response.status_code, 0, started, asked)
             raise
-        self._record(request, response.status_code, len(body), started)
+        self._record(request, response.status_code, len(body), started, asked)
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
         return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
@@ -332,10 +337,11 @@ class BackendClient:
         return Unavailable(self.platform, f"{self.platform} is unreachable")
 
     def _record(
-        self, request: httpx.Request, status: int | None, size: int, started: float
+        self, request: httpx.Request, status: int | None, size: int, started: float, asked: float
     ) -> None:
         path = request.url.raw_path.decode("ascii", "replace")
-        seconds = time.perf_counter() - started
+        ended = time.perf_counter()
+        seconds = ended - started
         observe.backend_call(self.platform, request.method, path, status, size, seconds)
         self.ledger.record(
             BackendCall(
@@ -345,6 +351,8 @@ class BackendClient:
                 status=status,
                 bytes=size,
                 ms=round(seconds * 1000, 2),
+                started=asked,
+                ended=ended,
             )
         )
 
@@ -387,6 +395,15 @@ class BackendClient:
 #: A control character (C0 or DEL) as httpx percent-encodes it in a path or
 #: query: no id or name holds one, and servers answer them unpredictably.
 _ENCODED_CONTROL = re.compile(rb"%(?:[01][0-9A-Fa-f]|7[Ff])")
+
+
+def _reusable(sent: asyncio.Future[httpx.Response]) -> bool:
+    """Whether an identical GET's outcome answers this one too: while it is in
+    flight, and once it succeeded. A failure is asked again: it may have
+    passed, or the credential been renewed (ZenML's 401)."""
+    if not sent.done():
+        return True
+    return not sent.cancelled() and sent.exception() is None and sent.result().status_code < 400
 
 
 def _share_key(path: str, params: Any) -> Hashable | None:

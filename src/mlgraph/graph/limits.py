@@ -100,6 +100,12 @@ def _guarded(bounded: list[tuple[type[ASTValidationRule], str]], max_fields: int
 
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
+            empty = _empty_selection(context.document)
+            if empty is not None:
+                # The spec's grammar wants a field in every selection set;
+                # graphql-core 3.3 parses `{ }`, and the depth rule fails on it.
+                context.report_error(GraphQLError("a selection set must select at least one field", empty))
+                return
             size = expansion(context.document)
             if size is None:
                 return  # an unknown fragment or a cycle: graphql-core's rules report it
@@ -122,6 +128,19 @@ def _guarded(bounded: list[tuple[type[ASTValidationRule], str]], max_fields: int
                     rule(_Tagging(context, limit))  # type: ignore[arg-type]  # they do their work when built
 
     return DocumentLimits
+
+
+def _empty_selection(document: DocumentNode) -> SelectionSetNode | None:
+    """The first selection set that selects nothing, if any."""
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        selection_set: SelectionSetNode | None = getattr(stack.pop(), "selection_set", None)
+        if selection_set is None:
+            continue
+        if not selection_set.selections:
+            return selection_set
+        stack.extend(selection_set.selections)
+    return None
 
 
 def expansion(document: DocumentNode) -> tuple[int, int] | None:

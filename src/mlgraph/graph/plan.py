@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import math
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+from strawberry.types.nodes import Selection, convert_selections
 
 if TYPE_CHECKING:
     from strawberry.schema import Schema as StrawberrySchema
@@ -77,17 +79,33 @@ _FAST_SCALARS = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, Graph
 
 class ResolverInfo:
     """What resolvers are given as ``info`` here: the request context, and
-    for resolvers marked ``wants_path`` the response path of their field.
+    for resolvers marked ``wants_path`` or ``wants_selection`` the response
+    path of their field and what is selected below it.
 
-    The gateway's resolvers read ``info.context`` (and ``info.path``) and
-    nothing else.
+    The gateway's resolvers read ``info.context``, ``info.path`` and
+    ``info.selected_fields`` and nothing else.
     """
 
-    __slots__ = ("context", "path")
+    __slots__ = ("context", "path", "field_nodes", "fragments", "variable_values")
 
-    def __init__(self, context: Any, path: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        context: Any,
+        path: list[Any] | None = None,
+        field_nodes: list[FieldNode] | None = None,
+        fragments: dict[str, FragmentDefinitionNode] | None = None,
+        variable_values: dict[str, Any] | None = None,
+    ) -> None:
         self.context = context
         self.path = path
+        self.field_nodes = field_nodes or []
+        self.fragments = fragments or {}
+        self.variable_values = variable_values or {}
+
+    @property
+    def selected_fields(self) -> list[Selection]:
+        """The field's selection as Strawberry's ``Info.selected_fields`` has it."""
+        return convert_selections(self, self.field_nodes)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -129,6 +147,7 @@ class FieldPlan:
     argument_key: tuple[int, int] = (0, 0)
     batch: Callable[..., Any] | None = None
     wants_path: bool = False
+    is_async: bool = False
 
     def __post_init__(self) -> None:
         if self.strawberry is None:
@@ -141,6 +160,7 @@ class FieldPlan:
             self.takes_self = resolver.self_parameter is not None
             self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
             self.batch = getattr(self.func, "__batch__", None)
+            self.is_async = inspect.iscoroutinefunction(self.func)
             self.wants_path = getattr(self.func, "__wants_path__", False)
 
     @property
@@ -203,6 +223,13 @@ def wants_path(resolver: Callable[..., Any]) -> Callable[..., Any]:
     (to report errors beside its data); only these pay for building one."""
     resolver.__wants_path__ = True  # type: ignore[attr-defined]
     return resolver
+
+
+def wants_selection(resolver: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a resolver that reads ``info.selected_fields`` (to start the calls
+    its children will need in its own round trip); the generic executor's
+    ``Info`` has them anyway."""
+    return wants_path(resolver)
 
 
 def batch_resolver(many: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -473,6 +500,7 @@ class Execution:
             level = [work for work in level if self._alive(work.position)]
         pending: list[tuple[Work, FieldPlan, Any]] = []
         runs: list[_Run] = []
+        doomed: tuple[BaseException, FieldPlan, Work] | None = None
         batched: dict[int, tuple[FieldPlan, list[Work]]] = {}
         variables, cache = self.variables.coerced, self.plans
         for work in level:
@@ -484,38 +512,53 @@ class Execution:
                 if plan.typename:
                     result[plan.key] = work.runtime_type.name
                     continue
+                if doomed is not None and plan.is_async:
+                    continue  # graphql-core would not have started it (see below)
                 if plan.batch is not None:
                     batched.setdefault(id(plan), (plan, []))[1].append(work)
                     continue
                 try:
                     value = self._resolve_at(plan, source, work) if plan.wants_path else self._resolve(plan, source)
-                    if isinstance(value, asyncio.Future):
-                        value = _awaited(value)
-                    if type(value) is CoroutineType:
-                        try:
-                            yielded = value.send(None)
-                        except StopIteration as stop:
-                            value = stop.value  # finished without suspending: the common case
-                        else:
-                            value = _Run(value, yielded)
-                            runs.append(value)
-                            pending.append((work, plan, value))
-                            continue
                 except Exception as exc:
                     self._fail(exc, plan, work)
                     if self.root.nulled:
                         return _abandon(runs)  # the answer is data: null, nothing else counts
                     continue
+                if isinstance(value, asyncio.Future):
+                    value = _awaited(value)
+                if type(value) is CoroutineType:
+                    try:
+                        yielded = value.send(None)
+                    except StopIteration as stop:
+                        value = stop.value  # finished without suspending: the common case
+                    except Exception as exc:
+                        # graphql-core runs a coroutine only after every field of
+                        # the level has been called, so a synchronous failure later
+                        # in the level is the one that nulls the answer, and a
+                        # coroutine later in the level never starts.
+                        if doomed is None and self._nulls_root(plan, work):
+                            doomed = (exc, plan, work)
+                        else:
+                            self._fail(exc, plan, work)
+                        continue
+                    else:
+                        value = _Run(value, yielded)
+                        runs.append(value)
+                        pending.append((work, plan, value))
+                        continue
                 fast = plan.shape.fast
                 if fast is not None and type(value) is fast and (fast is str or fast is bool):
                     result[plan.key] = value
                     continue
-                if type(value) is list and value and type(value[0]) is CoroutineType:
+                if type(value) is list and value and type(value[0]) is CoroutineType and doomed is None:
                     # Items still to run (``nodes``): started now, so their loads
                     # join this round's batches instead of making a round of their own.
                     value = [_Run(item) if type(item) is CoroutineType else item for item in value]
                     runs += [item for item in value if type(item) is _Run and not item.done]
                 pending.append((work, plan, value))
+        if doomed is not None:
+            self._fail(*doomed)
+            return _abandon(runs)
         batches = [(plan, works, self._start_batch(plan, works)) for plan, works in batched.values()]
         runs += [value for _, _, value in batches if type(value) is _Run and not value.done]
         if runs:
@@ -554,7 +597,13 @@ class Execution:
     def _resolve_at(self, plan: FieldPlan, source: Any, work: Work) -> Any:
         """``_resolve`` with an ``info`` that knows where the field lands."""
         kwargs = dict(self._arguments(plan))
-        kwargs[plan.info_name] = ResolverInfo(self.info.context, [*work.position.path(), plan.key])
+        kwargs[plan.info_name] = ResolverInfo(
+            self.info.context,
+            [*work.position.path(), plan.key],
+            plan.nodes,
+            self.compiled.fragments,
+            self.variables.coerced,
+        )
         return plan.func(source, **kwargs) if plan.takes_self else plan.func(**kwargs)
 
     def _start_batch(self, plan: FieldPlan, works: list[Work]) -> Any:
@@ -597,6 +646,13 @@ class Execution:
         position = Position(work.result, plan.key, not isinstance(plan.definition.type, GraphQLNonNull), work.position)
         self.errors.append(located_error(exc, plan.nodes, position.path()))
         self._null(position)
+
+    def _nulls_root(self, plan: FieldPlan, work: Work) -> bool:
+        """Whether an error of this field would null the whole answer."""
+        node: Position | None = work.position if plan.shape.non_null else None
+        while node is not None and not node.nullable:
+            node = node.parent
+        return node is self.root
 
     def _null(self, position: Position) -> None:
         """Null a position, or the nearest nullable one above it; nothing

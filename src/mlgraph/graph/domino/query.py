@@ -41,6 +41,8 @@ from mlgraph.graph.domino.types import (
 )
 from mlgraph.graph.errors import UserInputError
 from mlgraph.graph.ids import native_id
+from mlgraph.graph.lookahead import selected, start
+from mlgraph.graph.plan import wants_selection
 
 #: The loader and message label of each type a global id can name.
 _GETTERS: dict[type[DominoNode], tuple[Callable[[DominoLoaders], Any], str]] = {
@@ -118,9 +120,24 @@ def _project(value: strawberry.ID | None) -> str | None:
     return domino_id(value, "DominoProject") if value is not None else None
 
 
+def start_job_children(info: Info, project_id: str) -> None:
+    """Start, beside a project's job list, what its jobs' user, hardware tier
+    and project will ask for: Domino lists users and tiers whole, and the
+    project is the one the query named, so none of it waits for a job."""
+    known = loaders(info)
+    for jobs in (("nodes",), ("edges", "node")):
+        if selected(info, *jobs, "user") is not None:
+            start(known.user_list())
+        if selected(info, *jobs, "hardwareTier") is not None or selected(info, *jobs, "resources") is not None:
+            start(known.tier_list())
+        if selected(info, *jobs, "project") is not None:
+            start(known.projects.get(project_id))
+
+
 @strawberry.type(description="Domino Data Lab's jobs, hardware tiers, datasets, models, projects and users.")
 class DominoQuery:
     @strawberry.field(description="A project's jobs (Domino lists jobs per project).")
+    @wants_selection
     async def jobs(
         self,
         info: Info,
@@ -133,8 +150,10 @@ class DominoQuery:
         ascending: bool | None = None,
         show_archived: bool | None = None,
     ) -> Connection[DominoJob] | None:
+        project_id = domino_id(project, "DominoProject")
+        start_job_children(info, project_id)
         return await jobs_page(
-            info, domino_id(project, "DominoProject"), first, after, status=status, tag=tag, sort_by=sort_by,
+            info, project_id, first, after, status=status, tag=tag, sort_by=sort_by,
             ascending=ascending, show_archived=show_archived,
         )
 

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
+from mlgraph.graph.plan import wants_selection
 from mlgraph.graph.zenml.types import (
     NODE_TYPES,
     ZenMLExecutionStatus,
@@ -51,9 +52,12 @@ async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
 
 
 def getter(wrap: type[ZenMLNode]) -> Any:
-    """A root field fetching one ``wrap`` by global id or ZenML UUID."""
+    """A root field fetching one ``wrap`` by global id or ZenML UUID; the
+    calls its selected children need that the id alone forms start beside it."""
 
+    @wants_selection
     async def resolve(info: Info, id: strawberry.ID) -> Any:
+        wrap.start_children(info, zenml_id(id, wrap.__name__))
         return await get(info, wrap, id)
 
     # Real types, not the strings this module's postponed annotations would give.

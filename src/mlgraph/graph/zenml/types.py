@@ -23,6 +23,7 @@ from mlgraph.backends.errors import NotFound, Rejected
 from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.lookahead import argument, selected, start
 from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
     Artifact,
@@ -294,6 +295,11 @@ class ZenMLNode(Node):
     @strawberry.field
     def created_at(self) -> datetime | None:
         return self.record.created
+
+    @classmethod
+    def start_children(cls, info: Info, record_id: str) -> None:
+        """Start the calls the selection below this object will make that need
+        nothing but its id (``lookahead``); most types have none."""
 
     async def complete(self, info: Info) -> Any:
         """The record with at least what a list call gives."""
@@ -612,6 +618,19 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         loaders(info).prime(wire.STEP_RUNS, records)
         steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in records]
         return connection(steps, win, total)
+
+    @classmethod
+    def start_children(cls, info: Info, record_id: str) -> None:
+        """The run's steps page, filtered by the run's id, in the run's round trip."""
+        steps = selected(info, "steps")
+        if steps is None:
+            return
+        try:
+            win = window(info, argument(steps, "first"), argument(steps, "after"))
+        except Exception:  # the field reports its own bad arguments
+            return
+        client = loaders(info).client
+        start(fetch_window(win, lambda number, size: client.run_steps(record_id, page=number, size=size)))
 
     @strawberry.field(description="Every step of the run with the steps it waited for.")
     async def dag(self, info: Info) -> list[ExecutionDependency] | None:
