@@ -68,3 +68,28 @@ def test_an_identical_get_is_sent_once_in_flight_or_answered(slow: Gateway) -> N
     assert root["pipelineRun"]["steps"] == root["stepRun"]["pipelineRun"]["steps"]
     step_lists = [entry for entry in answer.ledger["entries"] if f"/runs/{run_id}/steps" in entry["path"]]
     assert len(step_lists) == 1
+
+
+PAGE = """query($id: ID!, $after: String) { zenml { pipelineRun(id: $id) { id
+    steps(first: 3, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } } } }"""
+
+
+def test_paging_a_runs_steps_costs_one_call_a_page(slow: Gateway) -> None:
+    dataset = slow.sandbox.zenml
+    run_id = completed_run(dataset)
+    expected = [step.name for step in dataset.steps if step.pipeline_run_id == run_id]
+    names, after = [], None
+    while True:
+        answer = slow(PAGE, {"id": run_id, "after": after})
+        assert answer.errors == [] and answer.ledger["calls"] == 1
+        steps = answer.data["zenml"]["pipelineRun"]["steps"]
+        names += [node["name"] for node in steps["nodes"]]
+        if not steps["pageInfo"]["hasNextPage"]:
+            break
+        after = steps["pageInfo"]["endCursor"]
+    assert names == expected and len(expected) > 3
+
+
+def test_a_missing_run_whose_steps_are_asked_is_not_found(slow: Gateway) -> None:
+    answer = slow(PAGE, {"id": "00000000-0000-4000-8000-000000000000", "after": None})
+    assert answer.codes() == ["NOT_FOUND"] and answer.data["zenml"]["pipelineRun"]["steps"] is None

@@ -169,6 +169,12 @@ class ZenMLUser(ZenMLRecord):
     is_admin: bool | None = None
 
 
+class ZenMLServiceAccount(ZenMLUser):
+    """A record of ``/service_accounts``, which does not say what it is."""
+
+    is_service_account: bool | None = True
+
+
 class ZenMLProject(ZenMLRecord):
     display_name: str | None = None
     description: str | None = None
@@ -357,6 +363,7 @@ ARTIFACT_VERSIONS = ZenMLResource("artifact_versions", ZenMLArtifactVersion, "ar
 MODELS = ZenMLResource("models", ZenMLModel, "model")
 MODEL_VERSIONS = ZenMLResource("model_versions", ZenMLModelVersion, "model version")
 USERS = ZenMLResource("users", ZenMLUser, "user")
+SERVICE_ACCOUNTS = ZenMLResource("service_accounts", ZenMLServiceAccount, "service account")
 PROJECTS = ZenMLResource("projects", ZenMLProject, "project")
 TAGS = ZenMLResource("tags", ZenMLTag, "tag")
 SERVICES = ZenMLResource("services", ZenMLService, "service")

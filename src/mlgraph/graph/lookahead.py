@@ -30,6 +30,11 @@ def selected(info: Any, *names: str) -> SelectedField | None:
     return fields[0]
 
 
+def selected_names(info: Any) -> set[str]:
+    """The names of the fields selected directly below the resolver's own field."""
+    return {child.name for field in _fields(info.selected_fields) for child in _fields(field.selections)}
+
+
 def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
     for selection in selections:
         if isinstance(selection, SelectedField):

@@ -55,23 +55,20 @@ class ZenMLLoaders:
     def _fetcher(self, resource: ZenMLResource, hydrated: bool):
         async def fetch(ids: list[str]) -> Mapping[str, wire.ZenMLRecord]:
             found = await self.client.get_many(resource, ids, hydrate=hydrated)
-            if resource is wire.USERS:
-                found.update(await self._service_accounts([i for i in ids if i not in found]))
+            missing = [i for i in ids if i not in found]
+            if resource is wire.USERS and missing:
+                found.update(await self._service_accounts(missing, hydrated))
             return found
 
         return fetch
 
-    async def _service_accounts(self, ids: list[str]) -> dict[str, wire.ZenMLRecord]:
-        """``/users`` lists no service accounts; ``/users/{id}`` does find them."""
-
-        async def one(user_id: str) -> wire.ZenMLUser | None:
-            try:
-                return await self.client.get(wire.USERS, user_id)
-            except wire.NotFound:
-                return None
-
-        found = await asyncio.gather(*(one(user_id) for user_id in ids))
-        return {user.id: user for user in found if user is not None}
+    async def _service_accounts(self, ids: list[str], hydrated: bool) -> Mapping[str, wire.ZenMLRecord]:
+        """``/users`` lists no service accounts; ``/service_accounts`` lists
+        them by id in one call as ``/users`` does people."""
+        try:
+            return await self.client.get_many(wire.SERVICE_ACCOUNTS, ids, hydrate=hydrated)
+        except wire.NotFound:  # a server without the route: they stay unknown
+            return {}
 
     async def _steps_of_runs(self, run_ids: list[str]) -> list[list[wire.ZenMLStepRun]]:
         """All steps of each run, one filtered list call per run, concurrently.

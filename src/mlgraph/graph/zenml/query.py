@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
+from mlgraph.graph.lookahead import selected_names
 from mlgraph.graph.plan import wants_selection
 from mlgraph.graph.zenml.types import (
     NODE_TYPES,
@@ -51,13 +52,24 @@ async def get(info: Info, wrap: type[ZenMLNode], record_id: str) -> ZenMLNode:
     return wrap(record=await load(info, wrap.resource, zenml_id(record_id, wrap.__name__), hydrated=True))
 
 
+#: What an object answers from its id alone.
+FROM_ID = frozenset({"id", "nativeId", "platform", "__typename"})
+
+
 def getter(wrap: type[ZenMLNode]) -> Any:
     """A root field fetching one ``wrap`` by global id or ZenML UUID; the
     calls its selected children need that the id alone forms start beside it."""
 
     @wants_selection
     async def resolve(info: Info, id: strawberry.ID) -> Any:
-        wrap.start_children(info, zenml_id(id, wrap.__name__))
+        record_id = zenml_id(id, wrap.__name__)
+        wrap.start_children(info, record_id)
+        asked = selected_names(info) - FROM_ID
+        if asked and asked <= wrap.checked_by_children:
+            # Nothing asked needs the record, and what is asked fails for a
+            # missing one: a client paging a run's steps pays for its pages,
+            # not for the run again on each.
+            return wrap(record=wrap.resource.model.model_construct(id=record_id))
         return await get(info, wrap, id)
 
     # Real types, not the strings this module's postponed annotations would give.

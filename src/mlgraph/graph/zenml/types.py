@@ -296,6 +296,11 @@ class ZenMLNode(Node):
     def created_at(self) -> datetime | None:
         return self.record.created
 
+    #: Fields whose own call needs only the object's id and fails NOT_FOUND
+    #: when it does not exist: asked with nothing else of the record but its
+    #: id, the record itself is not fetched (``getter``).
+    checked_by_children: ClassVar[frozenset[str]] = frozenset()
+
     @classmethod
     def start_children(cls, info: Info, record_id: str) -> None:
         """Start the calls the selection below this object will make that need
@@ -618,6 +623,8 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         loaders(info).prime(wire.STEP_RUNS, records)
         steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in records]
         return connection(steps, win, total)
+
+    checked_by_children: ClassVar[frozenset[str]] = frozenset({"steps"})  # /runs/{id}/steps is 404 for no run
 
     @classmethod
     def start_children(cls, info: Info, record_id: str) -> None:
