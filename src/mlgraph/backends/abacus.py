@@ -417,6 +417,11 @@ class AbacusClient(SingleGetClient):
             return ""
         return str(body.get("error") or "") if isinstance(body, dict) else ""
 
+    def reads(self, method: str, path: str) -> bool:
+        """The SDK POSTs some reads (``describePipeline``, ``listPipelineVersions``)."""
+        name = path.rsplit("/", 1)[-1]
+        return name.startswith(("describe", "list", "get"))
+
     async def call(
         self,
         result: type[M],

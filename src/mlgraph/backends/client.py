@@ -111,7 +111,7 @@ class BackendConnection:
 class BackendClient:
     """Per-request view of a connection that records and classifies calls.
 
-    It also sends an identical GET once per request: two loaders asking the
+    It also sends an identical read once per request: two loaders asking the
     same thing, or a child field asking what its parent started for it
     (``graph.lookahead``), cost one call, whether the first is still in
     flight or already answered. The client is the request's and carries one
@@ -131,6 +131,11 @@ class BackendClient:
         self.connection = connection
         self.ledger = ledger
         self._sent: dict[Hashable, asyncio.Future[httpx.Response]] = {}
+
+    def reads(self, method: str, path: str) -> bool:
+        """Whether a call other than a GET only reads (Abacus.AI's describes
+        by POST): it leaves the request's earlier answers standing."""
+        return False
 
     async def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a call; platforms override."""
@@ -155,18 +160,16 @@ class BackendClient:
         a request that cannot be sent and an open circuit are refused here,
         before any network or login.
         """
-        key: Hashable | None = None
-        if method != "GET":
-            self._sent.clear()  # a write may change what earlier GETs read
-        elif authenticate and json_body is None and form is None:
-            key = _share_key(path, params)
-            try:
-                shared = self._sent.get(key) if key is not None else None
-            except TypeError:  # an unhashable value among the params: not shared
-                key = shared = None
-            if shared is not None and _reusable(shared):
-                return await self._join(shared, path, params)
         request = self._request(method, path, params, json_body, form)
+        key: Hashable | None = None
+        if method != "GET" and not self.reads(method, path):
+            self._sent.clear()  # a write may change what earlier reads read
+        elif authenticate:
+            # The request as it will be sent (its URL and body) is the call.
+            key = (method, str(request.url), request.content)
+            shared = self._sent.get(key)
+            if shared is not None and _reusable(shared):
+                return await self._join(shared, method, path, params, json_body)
         breaker = self.connection.breaker
         probe = breaker.state is not CLOSED and breaker.admit(self.platform)
         task = asyncio.ensure_future(self._exchange(request, authenticate, probe, time.perf_counter()))
@@ -181,10 +184,12 @@ class BackendClient:
     async def _join(
         self,
         shared: asyncio.Future[httpx.Response],
+        method: str,
         path: str,
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+        json_body: Any,
     ) -> httpx.Response:
-        """The answer of an identical GET in flight.
+        """The answer of an identical read sent earlier in the request.
 
         Shielded, so a joiner that is cancelled leaves the call to the others;
         if the call itself was cancelled (its first asker gave up, as a merged
@@ -195,7 +200,7 @@ class BackendClient:
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if shared.cancelled() and (current is None or not current.cancelling()):
-                return await self.send("GET", path, params=params)
+                return await self.send(method, path, params=params, json_body=json_body)
             raise
 
     def _request(
@@ -404,23 +409,6 @@ def _reusable(sent: asyncio.Future[httpx.Response]) -> bool:
     if not sent.done():
         return True
     return not sent.cancelled() and sent.exception() is None and sent.result().status_code < 400
-
-
-def _share_key(path: str, params: Any) -> Hashable | None:
-    """What makes two GETs of one client the same call: path and params as sent.
-
-    Params are a dict or a list of pairs here; any other form (a string,
-    httpx's ``QueryParams``) is not shared rather than risk two different
-    queries meeting on one key.
-    """
-    if not params:
-        return path
-    kind = type(params)
-    if kind is dict:
-        return (path, tuple(params.items()))
-    if kind is list or kind is tuple:
-        return (path, tuple(params))
-    return None
 
 
 T = TypeVar("T")
