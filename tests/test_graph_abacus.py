@@ -186,8 +186,9 @@ def test_pipelines_projects_versions_and_me(gateway: Gateway) -> None:
     data = gateway.sandbox.abacus
     answer = gateway(
         """{ abacus { me { nativeId name email }
-             projects(first: 10) { totalCount nodes { nativeId name useCase tags pipelines { nativeId project { nativeId } } } }
-             pipelines { nativeId steps { name stepDependencies } latestVersion { nativeId } versions(first: 2) { pageInfo { hasNextPage } nodes { nativeId } } } } }"""
+             projects(first: 10) { totalCount nodes { nativeId name useCase tags pipelines { nodes { nativeId project { nativeId } } } } }
+             pipelines { totalCount nodes { nativeId steps { name stepDependencies } latestVersion { nativeId } versions(first: 2) { pageInfo { hasNextPage } nodes { nativeId } } } }
+             firstTwo: pipelines(first: 2) { totalCount pageInfo { hasNextPage } nodes { nativeId } } } }"""
     )
     assert answer.errors == []
     root = answer.data["abacus"]
@@ -196,9 +197,12 @@ def test_pipelines_projects_versions_and_me(gateway: Gateway) -> None:
     assert root["projects"]["totalCount"] == len(data.projects)
     for project in root["projects"]["nodes"]:
         expected = {p.id for p in data.pipelines if p.project_id == project["nativeId"]}
-        assert {p["nativeId"] for p in project["pipelines"]} == expected
-        assert all(p["project"]["nativeId"] == project["nativeId"] for p in project["pipelines"])
-    for pipeline in root["pipelines"]:
+        assert {p["nativeId"] for p in project["pipelines"]["nodes"]} == expected
+        assert all(p["project"]["nativeId"] == project["nativeId"] for p in project["pipelines"]["nodes"])
+    assert root["pipelines"]["totalCount"] == root["firstTwo"]["totalCount"] == len(data.pipelines)
+    assert [p["nativeId"] for p in root["firstTwo"]["nodes"]] == [p["nativeId"] for p in root["pipelines"]["nodes"]][:2]
+    assert root["firstTwo"]["pageInfo"]["hasNextPage"] == (len(data.pipelines) > 2)
+    for pipeline in root["pipelines"]["nodes"]:
         versions = sorted((v for v in data.pipeline_versions if v.pipeline_id == pipeline["nativeId"]), key=lambda v: v.created_at, reverse=True)
         assert pipeline["latestVersion"]["nativeId"] == versions[0].id
         assert [v["nativeId"] for v in pipeline["versions"]["nodes"]] == [v.id for v in versions[:2]]

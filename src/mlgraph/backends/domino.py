@@ -593,6 +593,11 @@ class DominoClient(SingleGetClient):
             )
         return page
 
+    async def all_jobs(self, project_id: str, **filters: Any) -> list[DominoJob]:
+        """Every job of a project that Domino's own filters (``jobs``'
+        keywords) let through, in Domino's order; bounded as ``_all`` is."""
+        return await self._all(lambda offset: self.jobs(project_id, offset=offset, limit=MAX_PAGE_SIZE, **filters))
+
     async def job(self, job_id: str) -> DominoJob:
         envelope = await self._one(DominoEnvelope[DominoJob], "job", job_id, "GET", f"/api/jobs/beta/jobs/{job_id}")
         return envelope.item

@@ -154,21 +154,13 @@ def _zenml_source(
 
 # ---------------------------------------------------------------- Domino
 
-#: The unified statuses each of Domino's job list categories holds.
-_DOMINO_CATEGORIES = {
-    "queued": {ExecutionStatus.QUEUED},
-    "running": {ExecutionStatus.RUNNING},
-    "completed": {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED},
-}
-
-
 async def _domino_sources(context: GraphContext, spec: ExecutionFilter) -> list[Source]:
     """One source per visible project (Domino lists jobs per project)."""
     loaders = context.domino
     client = loaders.client
     keep = Keep(spec)
     category = next(
-        (name for name, held in _DOMINO_CATEGORIES.items() if keep.statuses is not None and keep.statuses <= held), None
+        (name for name, held in domino.STATUS_CATEGORIES.items() if keep.statuses is not None and keep.statuses <= held), None
     )
     projects = await client.all_projects()
     loaders.projects.prime_many(projects)

@@ -32,7 +32,7 @@ from mlgraph.graph.abacus.types import (
     head_page,
     loaders,
     not_found,
-    pipelines_of,
+    pipelines_page,
     versions_page,
 )
 from mlgraph.graph.connection import Connection
@@ -90,8 +90,11 @@ def getter(wrap: type[AbacusNode], label: str) -> Any:
 @strawberry.type(description="Abacus.AI's pipelines, their versions and steps, and what the steps made.")
 class AbacusQuery:
     @strawberry.field(description="Pipelines of the organization, or of one project.")
-    async def pipelines(self, info: Info, project: strawberry.ID | None = None) -> list[AbacusPipeline]:
-        return await pipelines_of(info, abacus_id(project, "AbacusProject") if project is not None else None)
+    async def pipelines(
+        self, info: Info, project: strawberry.ID | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[AbacusPipeline] | None:
+        project_id = abacus_id(project, "AbacusProject") if project is not None else None
+        return await pipelines_page(info, project_id, first, after)
 
     pipeline = getter(AbacusPipeline, "pipeline")
 

@@ -207,14 +207,21 @@ class AbacusProject(AbacusNode, Project):
     tags = record_attr("tags", list[str])
 
     @strawberry.field(description="The project's pipelines (one call, as Abacus.AI lists them).")
-    async def pipelines(self, info: Info) -> list[AbacusPipeline]:
-        return await pipelines_of(info, self.record.id)
+    async def pipelines(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AbacusPipeline] | None:
+        return await pipelines_page(info, self.record.id, first, after)
 
 
-async def pipelines_of(info: Info, project_id: str | None) -> list[AbacusPipeline]:
+async def pipelines_page(
+    info: Info, project_id: str | None, first: int | None, after: str | None
+) -> Connection[AbacusPipeline]:
+    """Abacus.AI lists pipelines whole, in one call: the window is cut from it."""
+    win = window(info, first, after)
     records = await loaders(info).client.list_pipelines(project_id)
     loaders(info).prime_pipelines(records)
-    return [AbacusPipeline(record=record, project_id=project_id) for record in records]
+    items = records[win.offset : win.offset + win.limit]
+    return connection([AbacusPipeline(record=record, project_id=project_id) for record in items], win, len(records))
 
 
 @strawberry.type(description="What an Abacus.AI step asked for: a CPU size, memory in GB and a timeout.")

@@ -22,7 +22,7 @@ from mlgraph.graph.domino.types import (
     DominoHardwareTier,
     DominoJob,
     DominoJobSort,
-    DominoJobStatusFilter,
+    DominoJobStatusCategory,
     DominoModelVersion,
     DominoNode,
     DominoProject,
@@ -40,6 +40,7 @@ from mlgraph.graph.domino.types import (
     window,
 )
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.interfaces import ExecutionStatus
 from mlgraph.graph.ids import native_id
 from mlgraph.graph.lookahead import selected, start
 from mlgraph.graph.plan import wants_selection
@@ -144,7 +145,8 @@ class DominoQuery:
         project: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
-        status: DominoJobStatusFilter | None = None,
+        status: ExecutionStatus | None = None,
+        status_category: DominoJobStatusCategory | None = None,
         tag: str | None = None,
         sort_by: DominoJobSort | None = None,
         ascending: bool | None = None,
@@ -153,8 +155,8 @@ class DominoQuery:
         project_id = domino_id(project, "DominoProject")
         start_job_children(info, project_id)
         return await jobs_page(
-            info, project_id, first, after, status=status, tag=tag, sort_by=sort_by,
-            ascending=ascending, show_archived=show_archived,
+            info, project_id, first, after, status=status, status_category=status_category, tag=tag,
+            sort_by=sort_by, ascending=ascending, show_archived=show_archived,
         )
 
     job = getter(DominoJob, "job")

@@ -185,8 +185,8 @@ class DominoUser(DominoNode, User):
     avatar_url = record_attr("avatar_url", str | None)
 
 
-@strawberry.enum(description="Domino's job list filter (`statusFilter`).")
-class DominoJobStatusFilter(Enum):
+@strawberry.enum(description="Domino's own job categories (its `statusFilter`): COMPLETED holds succeeded, failed and stopped jobs alike.")
+class DominoJobStatusCategory(Enum):
     ALL = "all"
     QUEUED = "queued"
     RUNNING = "running"
@@ -229,15 +229,16 @@ class DominoProject(DominoNode, Project):
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        status: DominoJobStatusFilter | None = None,
+        status: ExecutionStatus | None = None,
+        status_category: DominoJobStatusCategory | None = None,
         tag: str | None = None,
         sort_by: DominoJobSort | None = None,
         ascending: bool | None = None,
         show_archived: bool | None = None,
     ) -> Connection[DominoJob] | None:
         return await jobs_page(
-            info, self.record.id, first, after, status=status, tag=tag, sort_by=sort_by, ascending=ascending,
-            show_archived=show_archived,
+            info, self.record.id, first, after, status=status, status_category=status_category, tag=tag,
+            sort_by=sort_by, ascending=ascending, show_archived=show_archived,
         )
 
     @strawberry.field(description="Datasets that belong to this project.")
@@ -259,26 +260,42 @@ async def jobs_page(
     first: int | None,
     after: str | None,
     *,
-    status: DominoJobStatusFilter | None = None,
+    status: ExecutionStatus | None = None,
+    status_category: DominoJobStatusCategory | None = None,
     tag: str | None = None,
     sort_by: DominoJobSort | None = None,
     ascending: bool | None = None,
     show_archived: bool | None = None,
 ) -> Connection[DominoJob]:
-    """A connection over one project's job list: one call whatever the window."""
+    """A connection over one project's job list: one call whatever the window.
+
+    ``status`` is the status jobs answer with. Domino filters only by
+    category, so the category that holds the status is sent and the
+    category's jobs are read whole (bounded) and filtered here: a window of
+    them then counts and pages as exactly the jobs with that status.
+    """
     win = window(info, first, after)
-    page = await loaders(info).client.jobs(
-        project_id,
-        offset=win.offset,
-        limit=page_limit(win),
-        sort_by=sort_by.value if sort_by else None,
-        ascending=ascending,
-        status_filter=status.value if status else None,
-        tag_filter=tag,
-        show_archived=show_archived,
-    )
-    loaders(info).prime_jobs(page.items)
-    return connection([DominoJob(record=job) for job in page.items[: win.limit]], win, page.total)
+    client = loaders(info).client
+    category = status_category.value if status_category else None
+    listing = dict(sort_by=sort_by.value if sort_by else None, ascending=ascending, tag_filter=tag, show_archived=show_archived)
+    if status is None:
+        page = await client.jobs(project_id, offset=win.offset, limit=page_limit(win), status_filter=category, **listing)
+        loaders(info).prime_jobs(page.items)
+        return connection([DominoJob(record=job) for job in page.items[: win.limit]], win, page.total)
+    if category is None:
+        category = next((name for name, held in STATUS_CATEGORIES.items() if status in held), None)
+    jobs = await client.all_jobs(project_id, status_filter=category, **listing)
+    loaders(info).prime_jobs(jobs)
+    kept = [job for job in jobs if execution_status(job.status.execution_status) is status]
+    return connection([DominoJob(record=job) for job in kept[win.offset : win.offset + win.limit]], win, len(kept))
+
+
+#: Domino's job categories, by the statuses each holds.
+STATUS_CATEGORIES: dict[str, set[ExecutionStatus]] = {
+    "queued": {ExecutionStatus.QUEUED},
+    "running": {ExecutionStatus.RUNNING},
+    "completed": {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED},
+}
 
 
 @strawberry.type(description="What a Domino hardware tier can run at once and is running.")
