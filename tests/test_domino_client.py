@@ -111,6 +111,36 @@ def test_enums_read_case_insensitively_and_unknown_words_survive(word: str, memb
     assert project.visibility is wire.ProjectVisibility[member]
 
 
+def capitalised(word: str) -> str:
+    return word[0].upper() + word[1:]
+
+
+# GitRefV1.refType as seed 004 lists it: head | commitId | tags | branches.
+@pytest.mark.parametrize(
+    "word,member", [("head", "HEAD"), ("commitId", "COMMIT_ID"), ("tags", "TAGS"), ("branches", "BRANCHES")]
+)
+def test_git_ref_types_read_in_the_seeds_spelling_and_capitalised(word: str, member: str) -> None:
+    for sent in (word, capitalised(word)):
+        job = {**JOB, "mainRepoGitRef": {"refType": sent, "value": "v1"}}
+        client, _ = client_for(answer({"job": job, "metadata": {}}))
+        ref = run(client.job(JOB["id"])).main_repo_git_ref
+        assert ref is not None and ref.ref_type is wire.GitRefType[member], sent
+
+
+# SnapshotDetailsV1.status as seed 004 lists it.
+@pytest.mark.parametrize(
+    "word,member",
+    [
+        ("active", "ACTIVE"), ("markForDeletion", "MARK_FOR_DELETION"), ("deletionInProgress", "DELETION_IN_PROGRESS"),
+        ("deleted", "DELETED"), ("pending", "PENDING"), ("failed", "FAILED"), ("copying", "COPYING"),
+    ],
+)
+def test_snapshot_statuses_read_in_the_seeds_spelling_and_capitalised(word: str, member: str) -> None:
+    for sent in (word, capitalised(word)):
+        client, _ = client_for(answer({"snapshot": {"id": "s1", "status": sent}, "metadata": {}}))
+        assert run(client.snapshot("s1")).status is wire.SnapshotStatus[member], sent
+
+
 def test_registered_model_and_version_come_bare() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/versions/3"):

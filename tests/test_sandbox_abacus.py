@@ -155,7 +155,7 @@ def test_required_counts(data: AbacusData) -> None:
     assert len(data.pipeline_versions) == 20
     assert all(2 <= len(p.steps) <= 5 for p in data.pipelines)
     assert len(data.step_versions) == sum(len(p.steps) * 5 for p in data.pipelines)
-    for kind in ("datasets", "dataset_versions", "models", "model_versions", "deployments",
+    for kind in ("datasets", "dataset_versions", "models", "model_versions", "deployments", "feature_groups",
                  "feature_group_versions", "batch_predictions"):
         assert getattr(data, kind), kind
     assert {p.project_id for p in data.pipelines} == {p.id for p in data.projects}
@@ -167,7 +167,8 @@ def test_ids_are_short_hex_and_unique(data: AbacusData) -> None:
         + [s.id for s in data.steps] + [v.id for v in data.pipeline_versions] + [s.id for s in data.step_versions]
         + [r.id for s in data.step_versions for r in s.references] + [d.id for d in data.datasets]
         + [v.id for v in data.dataset_versions] + [m.id for m in data.models] + [v.id for v in data.model_versions]
-        + [d.id for d in data.deployments] + [v.id for v in data.feature_group_versions]
+        + [d.id for d in data.deployments] + [g.id for g in data.feature_groups]
+        + [v.id for v in data.feature_group_versions]
         + [b.id for b in data.batch_predictions]
     )
     assert all(ABACUS_ID.fullmatch(i) for i in ids)
@@ -240,6 +241,9 @@ def test_references_point_at_objects(data: AbacusData) -> None:
                 assert reference.batch_prediction_id in predictions
     assert set(kinds) == set(REFERENCE_TYPES)
     assert any(r.status == "FAILED" for s in data.step_versions for r in s.references)
+    owners = {key: g for g in data.feature_groups for key in g.version_ids}
+    assert set(owners) == set(groups)
+    assert all(owners[v.id].id == v.feature_group_id and owners[v.id].sql == v.sql for v in groups.values())
 
 
 def test_logs_for_steps_that_ran(data: AbacusData) -> None:
@@ -335,12 +339,15 @@ def test_crash_is_an_internal_server_error(
         ("listModelVersions", "modelId"), ("describeDeployment", "deploymentId"),
         ("describeFeatureGroupVersion", "featureGroupVersion"), ("describeBatchPrediction", "batchPredictionId"),
         ("describeProject", "projectId"), ("runPipeline", "pipelineId"), ("listPipelines", "projectId"),
+        ("listModels", "projectId"), ("listDeployments", "projectId"), ("listBatchPredictions", "projectId"),
+        ("describeFeatureGroup", "featureGroupId"), ("listFeatureGroupVersions", "featureGroupId"),
+        ("listFeatureGroups", "featureGroupTemplateId"),
     ],
 )
 def test_unknown_ids_and_missing_parameters(client: TestClient, method: str, param: str) -> None:
     message = fails(post(client, method, **{param: "0000000000"}), 404, "DataNotFoundError")
     assert "0000000000" in message
-    if method != "listPipelines":  # its projectId is optional
+    if method not in ("listPipelines", "listFeatureGroups"):  # optional there
         assert param in fails(post(client, method), 400, "MissingParameterError")
     if method != "runPipeline":
         fails(get(client, method, **{param: "0000000000"}), 404, "DataNotFoundError")

@@ -416,7 +416,7 @@ def test_job_details(client: TestClient, data: DominoData) -> None:
     }
     assert record["usage"] == {"cpuPercentage": job.cpu_percentage, "memoryGiB": job.memory_gib}
     assert record["commitDetails"] == {"inputCommitId": job.input_commit_id, "outputCommitId": job.output_commit_id}
-    assert record["mainRepoGitRef"] == {"refType": "Head"}
+    assert record["mainRepoGitRef"] == {"refType": "head"}
     assert record["dominoStats"] == [{"name": k, "value": v} for k, v in job.domino_stats.items()]
     tags = {t.id: t for t in data.tags}
     assert record["tags"] == [
@@ -445,7 +445,7 @@ def test_queued_and_cluster_jobs(client: TestClient, data: DominoData) -> None:
     cluster = next(j for j in data.jobs if j.worker_count and data.can_access(j.project_id))
     compute = ok(client.get(f"{JOBS}/{cluster.id}"))["job"]["computeCluster"]
     assert compute["workerCount"] == cluster.worker_count
-    assert compute["clusterType"] == (cluster.cluster_type or "").capitalize()
+    assert compute["clusterType"] == cluster.cluster_type
     imported = next(p for p in data.projects if p.imported_project_ids)
     job = next(j for j in data.jobs if j.project_id == imported.id)
     projects = ok(client.get(f"{JOBS}/{job.id}"))["job"]["projects"]
@@ -531,7 +531,7 @@ def test_start_job_with_choices(client: TestClient, data: DominoData) -> None:
     assert job["title"] == "Nightly" and job["commitDetails"]["inputCommitId"] == "c" * 40
     assert job["computeCluster"]["masterHardwareTierId"] == "gpu-k8s"
     assert job["computeCluster"]["computeEnvironmentId"] == environment.id
-    assert (job["computeCluster"]["clusterType"], job["computeCluster"]["workerCount"]) == ("Spark", 3)
+    assert (job["computeCluster"]["clusterType"], job["computeCluster"]["workerCount"]) == ("spark", 3)
     assert job["computeCluster"]["workerHardwareTier"] == "large-k8s"
     second = ok(client.post("/api/jobs/v1/jobs", json={"projectId": project.id, "runCommand": "x.py"}))["job"]
     assert second["number"] == job["number"] + 1
@@ -641,12 +641,12 @@ def test_environments(client: TestClient, data: DominoData) -> None:
         record = body["environment"]
         assert set(record) == ENVIRONMENT_KEYS and set(body) == {"environment", "metadata"}
         assert record["name"] == environment.name and record["archived"] == environment.archived
-        assert record["visibility"] == environment.visibility.capitalize()
+        assert record["visibility"] == environment.visibility
         assert record["latestRevision"]["number"] == environment.latest_revision
         assert record["owner"] == {
-            "id": environment.owner_id, "ownerType": "Individual", "username": user_name(data, environment.owner_id),
+            "id": environment.owner_id, "ownerType": "individual", "username": user_name(data, environment.owner_id),
         }
-    assert {e.visibility.capitalize() for e in data.environments} >= {"Global", "Private"}
+    assert {e.visibility for e in data.environments} >= {"global", "private"}
     failure(client.get("/api/environments/v1/environments/zzz"), 400)
     failure(client.get(f"/api/environments/v1/environments/{'0' * 24}"), 404)
 
@@ -700,7 +700,7 @@ def test_snapshots(client: TestClient, data: DominoData) -> None:
         assert record == {
             "id": snapshot.id, "datasetId": dataset.id, "creatorId": snapshot.creator_id,
             "createdAt": snapshot.created_at, "description": snapshot.description,
-            "lastMounted": snapshot.last_mounted, "status": snapshot.status[0].upper() + snapshot.status[1:],
+            "lastMounted": snapshot.last_mounted, "status": snapshot.status,
         }
         assert ok(client.get(f"/api/datasetrw/v1/snapshots/{snapshot.id}"))["snapshot"] == record
     assert {s.status for s in data.snapshots} >= {"active", "pending", "markForDeletion"}
@@ -848,15 +848,15 @@ def test_projects(client: TestClient, data: DominoData) -> None:
         assert set(record) == PROJECT_KEYS
         assert record["name"] == project.name and record["ownerId"] == project.owner_id
         assert record["ownerUsername"] == user_name(data, project.owner_id)
-        assert record["visibility"] == project.visibility.capitalize()
+        assert record["visibility"] == project.visibility
         assert [c["id"] for c in record["collaborators"]] == project.collaborator_ids
         if project.git_repo_uri:
             repository = record["mainRepository"]
-            assert repository["uri"] == project.git_repo_uri and repository["serviceProvider"] == "Github"
-            assert repository["defaultRef"] == {"refType": "Head"}
+            assert repository["uri"] == project.git_repo_uri and repository["serviceProvider"] == "github"
+            assert repository["defaultRef"] == {"refType": "head"}
         else:
             assert record["mainRepository"] is None
-    assert {p["visibility"] for p in body["projects"]} == {"Public", "Private", "Searchable"}
+    assert {p["visibility"] for p in body["projects"]} == {"public", "private", "searchable"}
     assert any(p.git_repo_uri for p in visible(data))
     failure(client.get(f"/api/projects/v1/projects/{forbidden(data).id}"), 403)
     failure(client.get(f"/api/projects/v1/projects/{'5' * 24}"), 404)
@@ -885,3 +885,67 @@ def test_timestamps_are_iso_with_milliseconds(client: TestClient, data: DominoDa
     assert all(TIMESTAMP.fullmatch(v) for v in record["stageTimes"].values())
     tier = ok(client.get(f"{TIERS}/small-k8s"))["hardwareTier"]
     assert TIMESTAMP.fullmatch(tier["creationTime"]) and TIMESTAMP.fullmatch(tier["updateTime"])
+
+
+# ---------------------------------------------------------------- enum words as seed 004 spells them
+
+# Each enum the emulator sends, with the words seed 004's schema lists for it.
+SEED_ENUMS = {
+    "ProjectVisibilityV1": {"public", "searchable", "private"},
+    "ProjectCollaboratorV1.role": {"contributor", "launcherUser", "resultsConsumer", "projectImporter"},
+    "GitServiceProviderV1": {
+        "bitbucket", "bitbucketServer", "github", "githubEnterprise", "gitLab", "gitLabEnterprise", "unknown",
+    },
+    "GitReferenceTypeV1": {"head", "branch", "tag", "commit"},
+    "GitRefV1.refType": {"head", "commitId", "tags", "branches"},
+    "ClusterTypeV1": {"dask", "mpi", "ray", "spark"},
+    "EnvironmentRevisionSpecV1": {"ActiveRevision", "LatestRevision"},
+    "EnvironmentVisibilityV1": {"global", "private", "organization"},
+    "EnvironmentOwnerTypeV1": {"individual", "organization"},
+    "EnvironmentRevisionBuildStatusV1": {
+        "queued", "starting", "pulling", "building", "pushing", "succeeded", "failed", "killed",
+    },
+    "SnapshotDetailsV1.status": {
+        "active", "markForDeletion", "deletionInProgress", "deleted", "pending", "failed", "copying",
+    },
+    "LogTypeV1": {"stdOut", "stdErr", "prepareOutput", "complete"},
+    "HardwareTierCapacityV1.capacityLevel": {
+        "CanExecuteWithCurrentInstances", "RequiresLaunchingInstance", "Full", "Unknown",
+    },
+    "InformationV1.units": {"MB", "MiB", "GB", "GiB"},
+}
+
+
+def test_every_enum_word_is_spelled_as_seed_004_lists_it(client: TestClient, data: DominoData) -> None:
+    sent: dict[str, set[str]] = {name: set() for name in SEED_ENUMS}
+    for project in visible(data):
+        record = ok(client.get(f"/api/projects/v1/projects/{project.id}"))["project"]
+        sent["ProjectVisibilityV1"].add(record["visibility"])
+        sent["ProjectCollaboratorV1.role"].update(c["role"] for c in record["collaborators"])
+        if record["mainRepository"]:
+            sent["GitServiceProviderV1"].add(record["mainRepository"]["serviceProvider"])
+            sent["GitReferenceTypeV1"].add(record["mainRepository"]["defaultRef"]["refType"])
+        for job in ok(client.get(JOBS, params={"projectId": project.id, "limit": 1000}))["jobs"]:
+            sent["GitRefV1.refType"].add(job["mainRepoGitRef"]["refType"])
+            cluster = job["computeCluster"]
+            sent["EnvironmentRevisionSpecV1"].add(cluster["computeEnvironmentRevisionSpec"])
+            if cluster["clusterType"] is not None:
+                sent["ClusterTypeV1"].add(cluster["clusterType"])
+            logs = ok(client.get(f"{JOBS}/{job['id']}/logs"))["logs"]["logContent"]
+            sent["LogTypeV1"].update(line["logType"] for line in logs)
+    for environment in data.environments:
+        record = ok(client.get(f"/api/environments/v1/environments/{environment.id}"))["environment"]
+        sent["EnvironmentVisibilityV1"].add(record["visibility"])
+        sent["EnvironmentOwnerTypeV1"].add(record["owner"]["ownerType"])
+        sent["EnvironmentRevisionBuildStatusV1"].add(record["latestRevision"]["status"])
+        sent["ClusterTypeV1"].update(record["supportedClusters"])
+    for dataset in readable(data):
+        snapshots = ok(client.get(f"{DATASETS}/{dataset.id}/snapshots", params={"limit": 100}))["snapshots"]
+        sent["SnapshotDetailsV1.status"].update(s["status"] for s in snapshots)
+    for tier in ok(client.get(TIERS, params={"includeArchived": "true"}))["hardwareTiers"]:
+        sent["HardwareTierCapacityV1.capacityLevel"].add(tier["capacity"]["capacityLevel"])
+        sent["InformationV1.units"].add(tier["resources"]["memory"]["units"])
+    for name, words in sent.items():
+        assert words and words <= SEED_ENUMS[name], (name, words - SEED_ENUMS[name])
+    assert sent["SnapshotDetailsV1.status"] == {"active", "pending", "markForDeletion"}
+    assert sent["GitRefV1.refType"] == {"head"}

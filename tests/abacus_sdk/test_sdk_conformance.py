@@ -1,4 +1,5 @@
-"""The official `abacusai` SDK against the emulator: every method the gateway uses.
+"""The official `abacusai` SDK against the emulator: every method the gateway uses, and
+the list and describe calls of every kind of object the graph reaches.
 
 One SDK process runs the whole plan (start-up, reads, two pipeline runs
 waited to the end, errors) and reports what the SDK objects hold; each test
@@ -42,14 +43,26 @@ MODEL = next(m for m in DATA.models if len(m.version_ids) >= 3)
 MODEL_VERSIONS = {v.id: v for v in DATA.model_versions}
 MODEL_VERSION = next(MODEL_VERSIONS[v] for v in MODEL.version_ids if MODEL_VERSIONS[v].status == "COMPLETE")
 DEPLOYMENT = DATA.deployments[0]
+FEATURE_GROUP = next(g for g in DATA.feature_groups if len(g.version_ids) >= 3)
 FG_VERSION = DATA.feature_group_versions[0]
+FG_VERSIONS = {v.id: v for v in DATA.feature_group_versions}
 BATCH_PREDICTION = next(b for b in DATA.batch_predictions if b.version_id is not None)
 PROJECT = DATA.projects[0]
 SELF = next(u for u in DATA.users if u.id == DATA.self_user_id)
-PROJECTS_NEWEST_FIRST = sorted(DATA.projects, key=lambda p: (p.created_at, p.id), reverse=True)
+
+
+def newest_first(items: list[Any]) -> list[Any]:
+    """The order of every Abacus.AI list: creation time descending."""
+    return sorted(items, key=lambda item: (item.created_at, item.id), reverse=True)
+
+
+PROJECTS_NEWEST_FIRST = newest_first(DATA.projects)
+DATASETS_NEWEST_FIRST = newest_first(DATA.datasets)
+FEATURE_GROUPS_NEWEST_FIRST = newest_first(DATA.feature_groups)
 
 PLAN: list[dict[str, Any]] = [
     {"label": "describe_user", "call": "describe_user"},
+    {"label": "list_organization_users", "call": "list_organization_users"},
     {"label": "describe_project", "call": "describe_project", "args": [PROJECT.id]},
     {"label": "list_projects", "call": "list_projects"},
     {"label": "list_projects_page", "call": "list_projects",
@@ -63,18 +76,34 @@ PLAN: list[dict[str, Any]] = [
     {"label": "describe_pipeline_step", "call": "describe_pipeline_step", "args": [STEP.id]},
     {"label": "describe_pipeline_step_version", "call": "describe_pipeline_step_version", "args": [STEP_VERSION.id]},
     {"label": "list_pipeline_version_logs", "call": "list_pipeline_version_logs", "args": [FAILED_VERSION.id]},
+    {"label": "list_datasets", "call": "list_datasets"},
+    {"label": "list_datasets_page", "call": "list_datasets",
+     "kwargs": {"limit": 2, "start_after_id": DATASETS_NEWEST_FIRST[0].id}},
     {"label": "describe_dataset", "call": "describe_dataset", "args": [DATASET.id]},
     {"label": "describe_dataset_version", "call": "describe_dataset_version", "args": [DATASET.version_ids[0]]},
     {"label": "list_dataset_versions", "call": "list_dataset_versions", "args": [DATASET.id], "kwargs": {"limit": 2}},
     {"label": "list_dataset_versions_after", "call": "list_dataset_versions", "args": [DATASET.id],
      "kwargs": {"start_after_version": DATASET.version_ids[-2]}},
+    {"label": "list_models", "call": "list_models", "args": [PROJECT.id]},
     {"label": "describe_model", "call": "describe_model", "args": [MODEL.id]},
     {"label": "describe_model_version", "call": "describe_model_version", "args": [MODEL_VERSION.id]},
     {"label": "list_model_versions", "call": "list_model_versions", "args": [MODEL.id]},
     {"label": "list_model_versions_page", "call": "list_model_versions", "args": [MODEL.id],
      "kwargs": {"limit": 1, "start_after_version": MODEL.version_ids[-1]}},
+    {"label": "list_deployments", "call": "list_deployments", "args": [PROJECT.id]},
     {"label": "describe_deployment", "call": "describe_deployment", "args": [DEPLOYMENT.id]},
+    {"label": "list_feature_groups", "call": "list_feature_groups"},
+    {"label": "list_feature_groups_page", "call": "list_feature_groups",
+     "kwargs": {"limit": 1, "start_after_id": FEATURE_GROUPS_NEWEST_FIRST[0].id}},
+    {"label": "describe_feature_group", "call": "describe_feature_group", "args": [FEATURE_GROUP.id]},
+    {"label": "list_feature_group_versions", "call": "list_feature_group_versions", "args": [FEATURE_GROUP.id],
+     "kwargs": {"limit": 2}},
+    {"label": "list_feature_group_versions_after", "call": "list_feature_group_versions", "args": [FEATURE_GROUP.id],
+     "kwargs": {"start_after_version": FEATURE_GROUP.version_ids[-2]}},
     {"label": "describe_feature_group_version", "call": "describe_feature_group_version", "args": [FG_VERSION.id]},
+    {"label": "list_batch_predictions", "call": "list_batch_predictions", "args": [PROJECT.id]},
+    {"label": "list_batch_predictions_limit", "call": "list_batch_predictions", "args": [PROJECT.id],
+     "kwargs": {"limit": 1}},
     {"label": "describe_batch_prediction", "call": "describe_batch_prediction", "args": [BATCH_PREDICTION.id]},
     {"label": "run_ok", "run": PIPELINE.id},
     {"label": "run_fail", "run": RUN_FAIL_PIPELINE.id, "mappings": [{"name": "mode", "value": f"fail:{FAIL_STEP}"}]},
@@ -85,6 +114,8 @@ PLAN: list[dict[str, Any]] = [
     {"label": "missing_dataset", "call": "describe_dataset", "args": [MISSING]},
     {"label": "missing_pipeline_version", "call": "describe_pipeline_version", "args": [MISSING]},
     {"label": "missing_pipeline", "call": "describe_pipeline", "args": [MISSING]},
+    {"label": "missing_feature_group", "call": "describe_feature_group", "args": [MISSING]},
+    {"label": "missing_project_deployments", "call": "list_deployments", "args": [MISSING]},
     {"label": "missing_parameter", "call": "describe_project", "args": [None]},
     {"label": "invalid_limit", "call": "list_projects", "kwargs": {"limit": 0}},
     {"label": "bad_paging_id", "call": "list_model_versions", "args": [MODEL.id],
@@ -210,6 +241,14 @@ def test_describe_user(sdk: dict[str, Any]) -> None:
     assert [g["__class__"] for g in groups] == ["OrganizationGroup"] * len(SELF.organization_groups)
     assert [(g["organization_group_id"], g["group_name"], g["admin"], g["default_group"]) for g in groups] == [
         (g.id, g.name, g.admin, g.default_group) for g in SELF.organization_groups
+    ]
+
+
+def test_list_organization_users(sdk: dict[str, Any]) -> None:
+    users = value(sdk, "list_organization_users")
+    assert [u["__class__"] for u in users] == ["User"] * len(DATA.users)
+    assert [(u["user_id"], u["name"], u["email"], u["status"]) for u in users] == [
+        (u.id, u.name, u.email, u.status) for u in DATA.users
     ]
 
 
@@ -371,6 +410,18 @@ def test_runs_show_up_as_latest_versions(sdk: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- datasets, models, the rest
 
 
+def test_list_datasets_newest_first_and_paged(sdk: dict[str, Any]) -> None:
+    datasets = value(sdk, "list_datasets")
+    assert [d["__class__"] for d in datasets] == ["Dataset"] * len(DATA.datasets)
+    assert [(d["dataset_id"], d["feature_group_table_name"], d["created_at"]) for d in datasets] == [
+        (d.id, d.name, d.created_at) for d in DATASETS_NEWEST_FIRST
+    ]
+    assert [d["latest_dataset_version"]["dataset_version"] for d in datasets] == [
+        d.version_ids[-1] for d in DATASETS_NEWEST_FIRST
+    ]
+    assert [d["dataset_id"] for d in value(sdk, "list_datasets_page")] == [d.id for d in DATASETS_NEWEST_FIRST[1:3]]
+
+
 def test_describe_dataset(sdk: dict[str, Any]) -> None:
     dataset = value(sdk, "describe_dataset")
     assert dataset["__class__"] == "Dataset"
@@ -400,6 +451,16 @@ def test_list_dataset_versions_paged(sdk: dict[str, Any]) -> None:
     newest_first = list(reversed(DATASET.version_ids))
     assert [v["dataset_version"] for v in value(sdk, "list_dataset_versions")] == newest_first[:2]
     assert [v["dataset_version"] for v in value(sdk, "list_dataset_versions_after")] == newest_first[2:]
+
+
+def test_list_models_of_a_project(sdk: dict[str, Any]) -> None:
+    models = value(sdk, "list_models")
+    want = newest_first([m for m in DATA.models if m.project_id == PROJECT.id])
+    assert want and [m["__class__"] for m in models] == ["Model"] * len(want)
+    assert [(m["model_id"], m["name"], m["project_id"]) for m in models] == [
+        (m.id, m.name, m.project_id) for m in want
+    ]
+    assert [m["latest_model_version"]["model_version"] for m in models] == [m.version_ids[-1] for m in want]
 
 
 def test_describe_model(sdk: dict[str, Any]) -> None:
@@ -438,6 +499,15 @@ def test_list_model_versions_paged(sdk: dict[str, Any]) -> None:
     assert [v["model_version"] for v in value(sdk, "list_model_versions_page")] == newest_first[1:2]
 
 
+def test_list_deployments_of_a_project(sdk: dict[str, Any]) -> None:
+    deployments = value(sdk, "list_deployments")
+    want = newest_first([d for d in DATA.deployments if d.project_id == PROJECT.id])
+    assert want and [d["__class__"] for d in deployments] == ["Deployment"] * len(want)
+    assert [(d["deployment_id"], d["name"], d["status"], d["model_id"], d["model_version"]) for d in deployments] == [
+        (d.id, d.name, d.status, d.model_id, d.model_version) for d in want
+    ]
+
+
 def test_describe_deployment(sdk: dict[str, Any]) -> None:
     got = value(sdk, "describe_deployment")
     want = DEPLOYMENT
@@ -451,6 +521,46 @@ def test_describe_deployment(sdk: dict[str, Any]) -> None:
     assert (got["deployed_at"], got["created_at"], got["error"]) == (want.deployed_at, want.created_at, want.error)
     assert got["pending_model_version"] == want.pending_model_version
     assert got["regions"] == want.regions
+
+
+def test_describe_feature_group(sdk: dict[str, Any]) -> None:
+    got = value(sdk, "describe_feature_group")
+    want = FEATURE_GROUP
+    assert got["__class__"] == "FeatureGroup"
+    assert (got["feature_group_id"], got["table_name"], got["name"], got["created_at"]) == (
+        want.id, want.table_name, want.table_name, want.created_at,
+    )
+    assert (got["sql"], got["source_tables"], got["feature_group_source_type"]) == (
+        want.sql, want.source_tables, "SQL",
+    )
+    assert [(f["__class__"], f["name"], f["data_type"]) for f in got["features"]] == [
+        ("Feature", c.name, c.data_type) for c in want.columns
+    ]
+    latest = got["latest_feature_group_version"]
+    assert latest["__class__"] == "FeatureGroupVersion"
+    assert (latest["feature_group_version"], latest["feature_group_id"], latest["status"]) == (
+        want.version_ids[-1], want.id, FG_VERSIONS[want.version_ids[-1]].status,
+    )
+
+
+def test_list_feature_groups_newest_first_and_paged(sdk: dict[str, Any]) -> None:
+    groups = value(sdk, "list_feature_groups")
+    assert [g["__class__"] for g in groups] == ["FeatureGroup"] * len(DATA.feature_groups)
+    assert [(g["feature_group_id"], g["table_name"]) for g in groups] == [
+        (g.id, g.table_name) for g in FEATURE_GROUPS_NEWEST_FIRST
+    ]
+    page = value(sdk, "list_feature_groups_page")
+    assert [g["feature_group_id"] for g in page] == [FEATURE_GROUPS_NEWEST_FIRST[1].id]
+
+
+def test_list_feature_group_versions_paged(sdk: dict[str, Any]) -> None:
+    newest_first_ids = list(reversed(FEATURE_GROUP.version_ids))
+    versions = value(sdk, "list_feature_group_versions")
+    assert [(v["__class__"], v["feature_group_version"], v["status"]) for v in versions] == [
+        ("FeatureGroupVersion", key, FG_VERSIONS[key].status) for key in newest_first_ids[:2]
+    ]
+    after = value(sdk, "list_feature_group_versions_after")
+    assert [v["feature_group_version"] for v in after] == newest_first_ids[2:]
 
 
 def test_describe_feature_group_version(sdk: dict[str, Any]) -> None:
@@ -468,6 +578,19 @@ def test_describe_feature_group_version(sdk: dict[str, Any]) -> None:
     )
     assert [f["name"] for f in got["features"]] == [c.name for c in want.columns]
     assert got["features"][0]["__class__"] == "Feature"
+
+
+def test_list_batch_predictions_of_a_project(sdk: dict[str, Any]) -> None:
+    predictions = value(sdk, "list_batch_predictions")
+    want = newest_first([b for b in DATA.batch_predictions if b.project_id == PROJECT.id])
+    assert want and [b["__class__"] for b in predictions] == ["BatchPrediction"] * len(want)
+    assert [(b["batch_prediction_id"], b["name"], b["deployment_id"]) for b in predictions] == [
+        (b.id, b.name, b.deployment_id) for b in want
+    ]
+    assert [(b["latest_batch_prediction_version"] or {}).get("batch_prediction_version") for b in predictions] == [
+        b.version_id for b in want
+    ]
+    assert [b["batch_prediction_id"] for b in value(sdk, "list_batch_predictions_limit")] == [want[0].id]
 
 
 def test_describe_batch_prediction(sdk: dict[str, Any]) -> None:
@@ -491,7 +614,11 @@ def test_describe_batch_prediction(sdk: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- errors as SDK exceptions
 
 
-@pytest.mark.parametrize("label", ["missing_dataset", "missing_pipeline_version", "missing_pipeline"])
+@pytest.mark.parametrize(
+    "label",
+    ["missing_dataset", "missing_pipeline_version", "missing_pipeline", "missing_feature_group",
+     "missing_project_deployments"],
+)
 def test_unknown_ids_raise_data_not_found(sdk: dict[str, Any], label: str) -> None:
     error = failure(sdk, label)
     assert (error["class"], error["http_status"], error["exception"]) == ("DataNotFoundError", 404, "DataNotFoundError")

@@ -4,8 +4,10 @@
 Abacus.AI REST API (seed 002, and the official `abacusai` SDK's `client.py`)
 the gateway reads: pipelines, their versions, steps and step versions with
 their references and logs, running a pipeline, datasets and dataset
-versions, models and model versions, deployments, feature group versions,
-batch predictions, projects and the API key's user.
+versions, models and model versions, deployments, feature groups and their
+versions, batch predictions, projects and users. Each kind answers the
+SDK's list and describe calls (method names, GET or POST and parameters as
+its `client.py` sends them).
 
 Wire, as the SDK sends and reads it:
 
@@ -30,14 +32,18 @@ Wire, as the SDK sends and reads it:
   `proxyEndpoint` (all this server's own base URL, taken from the request),
   and `version` (no key needed) answers `SERVER_VERSION`.
 - Field names camelCase, records as the SDK classes take them; links are
-  ids. Extra: `listOrganizationUsers` lists every user.
+  ids. `listOrganizationUsers` lists every user.
 
-Paging: `listProjects` (`limit` default 100, `startAfterId`),
-`listDatasetVersions` / `listModelVersions` (`limit` default 100,
-`startAfterVersion`), `listPipelineVersions` (`limit` default 200). `limit`
-is 1..1000. Lists are newest first (creation time descending), the items
-after `startAfterId` / `startAfterVersion` in that order; `listPipelines`
-(optionally by `projectId`) too.
+Paging: `listProjects`, `listDatasets`, `listFeatureGroups` (`limit`
+default 100, `startAfterId`), `listDatasetVersions`, `listModelVersions`,
+`listFeatureGroupVersions` (`limit` default 100, `startAfterVersion`),
+`listPipelineVersions` (`limit` default 200), `listBatchPredictions`
+(`limit`, default 1000). `limit` is 1..1000. Lists are newest first (creation
+time descending), the items after `startAfterId` / `startAfterVersion` in
+that order; so are the unpaged `listPipelines` (optionally by `projectId`),
+`listModels` and `listDeployments` (by `projectId`, required, as for
+`listBatchPredictions`). There are no feature group templates:
+`listFeatureGroups` naming one (`featureGroupTemplateId`) is a 404.
 
 Running a pipeline (`runPipeline`, `pipelineId`, optional
 `pipelineVariableMappings`: a list of `{"name", "value", ...}` overriding the
@@ -66,7 +72,7 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -89,6 +95,7 @@ from mlgraph.sandbox.abacus_data import (
     AbacusDatasetColumn,
     AbacusDatasetVersion,
     AbacusDeployment,
+    AbacusFeatureGroup,
     AbacusFeatureGroupVersion,
     AbacusModel,
     AbacusModelVersion,
@@ -267,14 +274,23 @@ def _limit(params: dict[str, Any], default: int) -> int:
     return value
 
 
-def _after(ids: list[str], start_after: str | None, name: str) -> list[str]:
-    """The ids after `start_after` in `ids` (all of them without it)."""
+def _after(items: Sequence[Any], start_after: str | None, name: str) -> Sequence[Any]:
+    """The items after the one whose id is `start_after` (all of them without it)."""
     if start_after is None:
-        return ids
-    try:
-        return ids[ids.index(start_after) + 1 :]
-    except ValueError:
-        raise _invalid(f"Invalid value for parameter '{name}': {start_after} is not in this list") from None
+        return items
+    for index, item in enumerate(items):
+        if item.id == start_after:
+            return items[index + 1 :]
+    raise _invalid(f"Invalid value for parameter '{name}': {start_after} is not in this list")
+
+
+def _newest_first(items: Iterable[Any]) -> list[Any]:
+    """Lists come newest first; ties (same second) by id, descending too."""
+    return sorted(items, key=lambda item: (item.created_at, item.id), reverse=True)
+
+
+def _array(records: Iterable[bytes]) -> bytes:
+    return b"[" + b",".join(records) + b"]"
 
 
 def _derived_id(*parts: str) -> str:
@@ -632,29 +648,88 @@ def _feature_group_version(version: AbacusFeatureGroupVersion) -> dict[str, Any]
         "materializationCompletedAt": version.materialization_completed_at,
         "columns": [c.name for c in version.columns],
         "templateBindings": None,
-        "features": [
-            {
-                "name": c.name,
-                "selectClause": None,
-                "featureMapping": None,
-                "sourceTable": version.source_tables[0] if version.source_tables else None,
-                "originalName": c.name,
-                "usingClause": None,
-                "orderClause": None,
-                "whereClause": None,
-                "featureType": c.feature_type,
-                "dataType": c.data_type,
-                "detectedFeatureType": c.feature_type,
-                "detectedDataType": c.data_type,
-                "columns": None,
-                "pointInTimeInfo": None,
-            }
-            for c in version.columns
-        ],
+        "features": _features(version.columns, version.source_tables),
         "pointInTimeGroups": [],
         "codeSource": None,
         "annotationConfig": None,
         "indexingConfig": None,
+    }
+
+
+def _features(columns: list[AbacusDatasetColumn], source_tables: list[str]) -> list[dict[str, Any]]:
+    """A feature group's (or version's) `features`: one SDK `Feature` a column, read from its first source table."""
+    return [
+        {
+            "name": c.name,
+            "selectClause": None,
+            "featureMapping": None,
+            "sourceTable": source_tables[0] if source_tables else None,
+            "originalName": c.name,
+            "usingClause": None,
+            "orderClause": None,
+            "whereClause": None,
+            "featureType": c.feature_type,
+            "dataType": c.data_type,
+            "detectedFeatureType": c.feature_type,
+            "detectedDataType": c.data_type,
+            "columns": None,
+            "pointInTimeInfo": None,
+        }
+        for c in columns
+    ]
+
+
+def _feature_group(group: AbacusFeatureGroup, latest: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "featureGroupId": group.id,
+        "modificationLock": False,
+        "name": group.table_name,
+        "featureGroupSourceType": "SQL",
+        "tableName": group.table_name,
+        "sql": group.sql,
+        "datasetId": None,
+        "functionSourceCode": None,
+        "functionName": None,
+        "sourceTables": list(group.source_tables),
+        "createdAt": group.created_at,
+        "description": None,
+        "sqlError": None,
+        "latestVersionOutdated": False,
+        "referencedFeatureGroups": [],
+        "tags": [],
+        "primaryKey": None,
+        "updateTimestampKey": None,
+        "lookupKeys": [],
+        "streamingEnabled": False,
+        "incremental": False,
+        "mergeConfig": None,
+        "samplingConfig": None,
+        "cpuSize": None,
+        "memory": None,
+        "streamingReady": False,
+        "featureTags": {},
+        "moduleName": None,
+        "templateBindings": None,
+        "featureExpression": None,
+        "useOriginalCsvNames": False,
+        "pythonFunctionBindings": None,
+        "pythonFunctionName": None,
+        "useGpu": False,
+        "versionLimit": None,
+        "exportOnMaterialization": False,
+        "features": _features(group.columns, group.source_tables),
+        "duplicateFeatures": [],
+        "pointInTimeGroups": [],
+        "annotationConfig": None,
+        "concatenationConfig": None,
+        "indexingConfig": None,
+        "codeSource": None,
+        "featureGroupTemplate": None,
+        "explanation": None,
+        "refreshSchedules": [],
+        "exportConnectorConfig": None,
+        "latestFeatureGroupVersion": latest,
+        "operatorConfig": None,
     }
 
 
@@ -758,14 +833,15 @@ class _Emulator:
         self.models = {m.id: m for m in data.models}
         self.model_versions = {v.id: v for v in data.model_versions}
         self.deployments = {d.id: d for d in data.deployments}
+        self.feature_groups = {g.id: g for g in data.feature_groups}
         self.fg_versions = {v.id: v for v in data.feature_group_versions}
         self.batch_predictions = {b.id: b for b in data.batch_predictions}
         self.runs: dict[str, _Run] = {}
         self.run_steps: dict[str, tuple[_Run, int]] = {}
         self.taken = set(self.users) | set(self.projects) | set(self.pipelines) | set(self.steps) | set(
             self.versions) | set(self.step_versions) | set(self.datasets) | set(self.dataset_versions) | set(
-            self.models) | set(self.model_versions) | set(self.deployments) | set(self.fg_versions) | set(
-            self.batch_predictions) | {r.id for s in data.step_versions for r in s.references}
+            self.models) | set(self.model_versions) | set(self.deployments) | set(self.feature_groups) | set(
+            self.fg_versions) | set(self.batch_predictions) | {r.id for s in data.step_versions for r in s.references}
         self.rng = random.Random(f"abacus-emulator:{data.now}")
         self.cache: dict[tuple[str, str], bytes] = {}
         self.methods: dict[str, tuple[Handler, frozenset[str]]] = {
@@ -783,14 +859,21 @@ class _Emulator:
             "describePipelineStepVersion": (self.describe_pipeline_step_version, _READ),
             "listPipelineVersionLogs": (self.list_pipeline_version_logs, _READ),
             "runPipeline": (self.run_pipeline, _WRITE),
+            "listDatasets": (self.list_datasets, _READ),
             "describeDataset": (self.describe_dataset, _READ),
             "describeDatasetVersion": (self.describe_dataset_version, _READ),
             "listDatasetVersions": (self.list_dataset_versions, _READ),
+            "listModels": (self.list_models, _READ),
             "describeModel": (self.describe_model, _READ),
             "describeModelVersion": (self.describe_model_version, _READ),
             "listModelVersions": (self.list_model_versions, _READ),
+            "listDeployments": (self.list_deployments, _READ),
             "describeDeployment": (self.describe_deployment, _READ),
+            "listFeatureGroups": (self.list_feature_groups, _READ),
+            "describeFeatureGroup": (self.describe_feature_group, _READ),
+            "listFeatureGroupVersions": (self.list_feature_group_versions, _READ),
             "describeFeatureGroupVersion": (self.describe_feature_group_version, _READ),
+            "listBatchPredictions": (self.list_batch_predictions, _READ),
             "describeBatchPrediction": (self.describe_batch_prediction, _READ),
         }
 
@@ -835,6 +918,11 @@ class _Emulator:
             raise _not_found(kind, key)
         return found
 
+    def page(self, params: dict[str, Any], items: Sequence[Any], after: str, render: Callable[[Any], bytes]) -> bytes:
+        """Up to `limit` (default 100) of `items`, from after the one the `after` parameter names."""
+        limit = _limit(params, 100)
+        return _array(render(item) for item in _after(items, _string(params, after), after)[:limit])
+
     def elapsed(self) -> float:
         return self.clock() - self.clock0
 
@@ -874,19 +962,16 @@ class _Emulator:
         return self.cached("user", user.id, lambda: _user(user))
 
     async def list_users(self, request: Request, params: dict[str, Any]) -> bytes:
-        return b"[" + b",".join(self.cached("user", u.id, lambda u=u: _user(u)) for u in self.users.values()) + b"]"
+        return _array(self.cached("user", u.id, lambda u=u: _user(u)) for u in self.users.values())
 
-    async def describe_project(self, request: Request, params: dict[str, Any]) -> bytes:
-        project = self.lookup(self.projects, params, "projectId", "Project")
+    def project_json(self, project: AbacusProject) -> bytes:
         return self.cached("project", project.id, lambda: _project(project))
 
+    async def describe_project(self, request: Request, params: dict[str, Any]) -> bytes:
+        return self.project_json(self.lookup(self.projects, params, "projectId", "Project"))
+
     async def list_projects(self, request: Request, params: dict[str, Any]) -> bytes:
-        limit = _limit(params, 100)
-        ordered = [p.id for p in sorted(self.projects.values(), key=lambda p: (p.created_at, p.id), reverse=True)]
-        chosen = _after(ordered, _string(params, "startAfterId"), "startAfterId")[:limit]
-        return b"[" + b",".join(
-            self.cached("project", key, lambda key=key: _project(self.projects[key])) for key in chosen
-        ) + b"]"
+        return self.page(params, _newest_first(self.projects.values()), "startAfterId", self.project_json)
 
     # -- pipelines
 
@@ -942,9 +1027,8 @@ class _Emulator:
         if project_id is not None and project_id not in self.projects:
             raise _not_found("Project", project_id)
         pipelines = [p for p in self.pipelines.values() if project_id is None or p.project_id == project_id]
-        pipelines.sort(key=lambda p: (p.created_at, p.id), reverse=True)
         now = self.elapsed()
-        return b"[" + b",".join(self.pipeline_json(p, now) for p in pipelines) + b"]"
+        return _array(self.pipeline_json(p, now) for p in _newest_first(pipelines))
 
     async def describe_pipeline(self, request: Request, params: dict[str, Any]) -> bytes:
         pipeline = self.lookup(self.pipelines, params, "pipelineId", "Pipeline")
@@ -955,7 +1039,7 @@ class _Emulator:
         limit = _limit(params, 200)
         now = self.elapsed()
         chosen = list(reversed(self.pipeline_versions[pipeline.id]))[:limit]
-        return b"[" + b",".join(self.version_json(v, now) for v in chosen) + b"]"
+        return _array(self.version_json(v, now) for v in chosen)
 
     async def describe_pipeline_version(self, request: Request, params: dict[str, Any]) -> bytes:
         key = _required(params, "pipelineVersion")
@@ -1196,61 +1280,111 @@ class _Emulator:
 
     # -- datasets, models and the rest
 
+    def with_latest(
+        self, kind: str, parent: Any, versions: dict[str, Any], render_version: Callable[[Any], dict[str, Any]],
+        render: Callable[[Any, dict[str, Any] | None], dict[str, Any]],
+    ) -> bytes:
+        """`parent` (a dataset, model or feature group) with its newest version embedded, as the SDK reads it."""
+
+        def record() -> dict[str, Any]:
+            latest = versions[parent.version_ids[-1]] if parent.version_ids else None
+            return render(parent, None if latest is None else render_version(latest))
+
+        return self.cached(kind, parent.id, record)
+
+    def versions_page(
+        self, params: dict[str, Any], parent: Any, versions: dict[str, Any], render: Callable[[Any], bytes]
+    ) -> bytes:
+        """`parent`'s versions newest first, paged by `startAfterVersion`."""
+        return self.page(params, [versions[key] for key in reversed(parent.version_ids)], "startAfterVersion", render)
+
+    def in_project(self, params: dict[str, Any], items: Iterable[Any]) -> list[Any]:
+        """The items of the project `projectId` names (required), newest first."""
+        project = self.lookup(self.projects, params, "projectId", "Project")
+        return _newest_first(item for item in items if item.project_id == project.id)
+
+    def dataset_json(self, dataset: AbacusDataset) -> bytes:
+        return self.with_latest("dataset", dataset, self.dataset_versions, _dataset_version, _dataset)
+
+    def dataset_version_json(self, version: AbacusDatasetVersion) -> bytes:
+        return self.cached("datasetVersion", version.id, lambda: _dataset_version(version))
+
+    async def list_datasets(self, request: Request, params: dict[str, Any]) -> bytes:
+        # `excludeStreaming` changes nothing: no dataset here streams.
+        return self.page(params, _newest_first(self.datasets.values()), "startAfterId", self.dataset_json)
+
     async def describe_dataset(self, request: Request, params: dict[str, Any]) -> bytes:
-        dataset = self.lookup(self.datasets, params, "datasetId", "Dataset")
-
-        def render() -> dict[str, Any]:
-            latest = self.dataset_versions[dataset.version_ids[-1]] if dataset.version_ids else None
-            return _dataset(dataset, None if latest is None else _dataset_version(latest))
-
-        return self.cached("dataset", dataset.id, render)
+        return self.dataset_json(self.lookup(self.datasets, params, "datasetId", "Dataset"))
 
     async def describe_dataset_version(self, request: Request, params: dict[str, Any]) -> bytes:
         version = self.lookup(self.dataset_versions, params, "datasetVersion", "Dataset version")
-        return self.cached("datasetVersion", version.id, lambda: _dataset_version(version))
+        return self.dataset_version_json(version)
 
     async def list_dataset_versions(self, request: Request, params: dict[str, Any]) -> bytes:
         dataset = self.lookup(self.datasets, params, "datasetId", "Dataset")
-        limit = _limit(params, 100)
-        ordered = _after(list(reversed(dataset.version_ids)), _string(params, "startAfterVersion"), "startAfterVersion")
-        return b"[" + b",".join(
-            self.cached("datasetVersion", key, lambda key=key: _dataset_version(self.dataset_versions[key]))
-            for key in ordered[:limit]
-        ) + b"]"
+        return self.versions_page(params, dataset, self.dataset_versions, self.dataset_version_json)
+
+    def model_json(self, model: AbacusModel) -> bytes:
+        return self.with_latest("model", model, self.model_versions, _model_version, _model)
+
+    def model_version_json(self, version: AbacusModelVersion) -> bytes:
+        return self.cached("modelVersion", version.id, lambda: _model_version(version))
+
+    async def list_models(self, request: Request, params: dict[str, Any]) -> bytes:
+        return _array(self.model_json(m) for m in self.in_project(params, self.models.values()))
 
     async def describe_model(self, request: Request, params: dict[str, Any]) -> bytes:
-        model = self.lookup(self.models, params, "modelId", "Model")
-
-        def render() -> dict[str, Any]:
-            latest = self.model_versions[model.version_ids[-1]] if model.version_ids else None
-            return _model(model, None if latest is None else _model_version(latest))
-
-        return self.cached("model", model.id, render)
+        return self.model_json(self.lookup(self.models, params, "modelId", "Model"))
 
     async def describe_model_version(self, request: Request, params: dict[str, Any]) -> bytes:
-        version = self.lookup(self.model_versions, params, "modelVersion", "Model version")
-        return self.cached("modelVersion", version.id, lambda: _model_version(version))
+        return self.model_version_json(self.lookup(self.model_versions, params, "modelVersion", "Model version"))
 
     async def list_model_versions(self, request: Request, params: dict[str, Any]) -> bytes:
         model = self.lookup(self.models, params, "modelId", "Model")
-        limit = _limit(params, 100)
-        ordered = _after(list(reversed(model.version_ids)), _string(params, "startAfterVersion"), "startAfterVersion")
-        return b"[" + b",".join(
-            self.cached("modelVersion", key, lambda key=key: _model_version(self.model_versions[key]))
-            for key in ordered[:limit]
-        ) + b"]"
+        return self.versions_page(params, model, self.model_versions, self.model_version_json)
+
+    def deployment_json(self, deployment: AbacusDeployment) -> bytes:
+        return self.cached("deployment", deployment.id, lambda: _deployment(deployment))
+
+    async def list_deployments(self, request: Request, params: dict[str, Any]) -> bytes:
+        return _array(self.deployment_json(d) for d in self.in_project(params, self.deployments.values()))
 
     async def describe_deployment(self, request: Request, params: dict[str, Any]) -> bytes:
-        deployment = self.lookup(self.deployments, params, "deploymentId", "Deployment")
-        return self.cached("deployment", deployment.id, lambda: _deployment(deployment))
+        return self.deployment_json(self.lookup(self.deployments, params, "deploymentId", "Deployment"))
+
+    def feature_group_json(self, group: AbacusFeatureGroup) -> bytes:
+        return self.with_latest("featureGroup", group, self.fg_versions, _feature_group_version, _feature_group)
+
+    def feature_group_version_json(self, version: AbacusFeatureGroupVersion) -> bytes:
+        return self.cached("featureGroupVersion", version.id, lambda: _feature_group_version(version))
+
+    async def list_feature_groups(self, request: Request, params: dict[str, Any]) -> bytes:
+        template = _string(params, "featureGroupTemplateId")
+        if template is not None:  # no feature group template here
+            raise _not_found("Feature group template", template)
+        return self.page(params, _newest_first(self.feature_groups.values()), "startAfterId", self.feature_group_json)
+
+    async def describe_feature_group(self, request: Request, params: dict[str, Any]) -> bytes:
+        return self.feature_group_json(self.lookup(self.feature_groups, params, "featureGroupId", "Feature group"))
+
+    async def list_feature_group_versions(self, request: Request, params: dict[str, Any]) -> bytes:
+        group = self.lookup(self.feature_groups, params, "featureGroupId", "Feature group")
+        return self.versions_page(params, group, self.fg_versions, self.feature_group_version_json)
 
     async def describe_feature_group_version(self, request: Request, params: dict[str, Any]) -> bytes:
         version = self.lookup(self.fg_versions, params, "featureGroupVersion", "Feature group version")
-        return self.cached("featureGroupVersion", version.id, lambda: _feature_group_version(version))
+        return self.feature_group_version_json(version)
+
+    def batch_prediction_json(self, prediction: AbacusBatchPrediction) -> bytes:
+        return self.cached("batchPrediction", prediction.id, lambda: _batch_prediction(prediction))
+
+    async def list_batch_predictions(self, request: Request, params: dict[str, Any]) -> bytes:
+        mine = self.in_project(params, self.batch_predictions.values())
+        return _array(self.batch_prediction_json(b) for b in mine[: _limit(params, LIMIT_MAX)])
 
     async def describe_batch_prediction(self, request: Request, params: dict[str, Any]) -> bytes:
         prediction = self.lookup(self.batch_predictions, params, "batchPredictionId", "Batch prediction")
-        return self.cached("batchPrediction", prediction.id, lambda: _batch_prediction(prediction))
+        return self.batch_prediction_json(prediction)
 
 
 _READ = frozenset({"GET", "POST"})

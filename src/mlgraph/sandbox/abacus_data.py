@@ -19,7 +19,7 @@ builds the demo set:
   version), `train_model` (a model version), `deploy_model` (a deployment),
   `batch_predict` (a batch prediction); steps past the fifth cycle through
   those kinds and a kind that writes nothing. Each writing step owns its
-  parent object (dataset, feature group id, model, deployment, batch
+  parent object (dataset, feature group, model, deployment, batch
   prediction). Steps carry a TEXT code source, cpu size (`SMALL`, `MEDIUM`,
   `LARGE`), memory (GB) and timeout (minutes);
 - `versions_per_pipeline` pipeline versions a pipeline, a day apart. Each has
@@ -36,7 +36,8 @@ builds the demo set:
   `model_versions`, `batch_predictions` (a run updates the batch prediction's
   latest version), `deployments` (a run deploys a model version; a failed
   deploy leaves the previous model version serving); their parents
-  `datasets` and `models`;
+  `datasets`, `feature_groups` (a SQL definition each version materializes)
+  and `models`;
 - logs: every step version that ran has stdout/stderr lines.
 
 Status words are Abacus.AI's (the SDK's `wait_for_*` states): pipeline and
@@ -361,6 +362,18 @@ class AbacusDeployment:
 
 
 @dataclass(slots=True)
+class AbacusFeatureGroup:
+    id: str
+    table_name: str
+    created_at: str
+    sql: str
+    source_tables: list[str]
+    columns: list[AbacusDatasetColumn]
+    version_ids: list[str]
+    """Oldest first."""
+
+
+@dataclass(slots=True)
 class AbacusFeatureGroupVersion:
     id: str
     feature_group_id: str
@@ -381,6 +394,7 @@ class AbacusFeatureGroupVersion:
 class AbacusBatchPrediction:
     id: str
     name: str
+    project_id: str
     created_at: str
     deployment_id: str | None
     model_id: str | None
@@ -408,6 +422,7 @@ class AbacusData:
     models: list[AbacusModel]
     model_versions: list[AbacusModelVersion]
     deployments: list[AbacusDeployment]
+    feature_groups: list[AbacusFeatureGroup]
     feature_group_versions: list[AbacusFeatureGroupVersion]
     batch_predictions: list[AbacusBatchPrediction]
     self_user_id: str
@@ -511,6 +526,7 @@ class _Generator:
         self.models: dict[str, AbacusModel] = {}
         self.model_versions: list[AbacusModelVersion] = []
         self.deployments: dict[str, AbacusDeployment] = {}
+        self.feature_groups: dict[str, AbacusFeatureGroup] = {}
         self.fg_versions: list[AbacusFeatureGroupVersion] = []
         self.batch_predictions: dict[str, AbacusBatchPrediction] = {}
         self.deploy_history: dict[str, list[tuple[str, str, str | None, str]]] = {}
@@ -548,6 +564,7 @@ class _Generator:
             models=list(self.models.values()),
             model_versions=self.model_versions,
             deployments=list(self.deployments.values()),
+            feature_groups=list(self.feature_groups.values()),
             feature_group_versions=self.fg_versions,
             batch_predictions=list(self.batch_predictions.values()),
             self_user_id=users[0].id,
@@ -666,11 +683,11 @@ class _Generator:
             input_mappings=inputs,
             output_mappings=outputs,
             writes=writes,
-            target_id=self.target(writes, pipeline_name, project, name, table, created),
+            target_id=self.target(writes, pipeline_id, pipeline_name, project, name, table, created),
         )
 
-    def target(self, writes: str | None, pipeline_name: str, project: AbacusProject, step: str, table: str,
-               created: float) -> str | None:
+    def target(self, writes: str | None, pipeline_id: str, pipeline_name: str, project: AbacusProject, step: str,
+               table: str, created: float) -> str | None:
         """The parent object a writing step writes into, created with the step."""
         if writes is None:
             return None
@@ -717,12 +734,19 @@ class _Generator:
             self.deploy_history[target] = []
         elif writes == BATCH_PREDICTION:
             self.batch_predictions[target] = AbacusBatchPrediction(
-                id=target, name=f"{pipeline_name}-batch{suffix}", created_at=at(created),
+                id=target, name=f"{pipeline_name}-batch{suffix}", project_id=project.id, created_at=at(created),
                 deployment_id=None, model_id=None, model_version=None, output_feature_group_id=self.new_id(),
                 version_id=None, status=None, predictions_started_at=None, predictions_completed_at=None,
                 total_predictions=None, failed_predictions=None, error=None,
             )
-        return target  # a feature group id for FEATURE_GROUP_VERSION
+        elif writes == FEATURE_GROUP_VERSION:
+            source = f"fg_{pipeline_id}_source"
+            self.feature_groups[target] = AbacusFeatureGroup(
+                id=target, table_name=f"{table}_features{suffix}", created_at=at(created),
+                sql=f"SELECT customer_id, monthly_spend, tenure_days, churned FROM {source}", source_tables=[source],
+                columns=[c for c in _SCHEMA if c.name != "event_time"], version_ids=[],
+            )
+        return target
 
     # -- versions
 
@@ -841,16 +865,16 @@ class _Generator:
             dataset.version_ids.append(version.id)
             reference.dataset_version = version.id
         elif kind == FEATURE_GROUP_VERSION:
+            group = self.feature_groups[step.target_id]
             sources = [produced[DATASET_VERSION]] if DATASET_VERSION in produced else []
-            table = f"fg_{step.pipeline_id}"
             version = AbacusFeatureGroupVersion(
-                id=self.new_id(), feature_group_id=step.target_id, status=status, created_at=at(started),
-                error=error, sql=f"SELECT customer_id, monthly_spend, tenure_days, churned FROM {table}_source",
-                source_tables=[f"{table}_source"], source_dataset_versions=sources, cpu_size=step.cpu_size,
-                memory=step.memory, materialization_started_at=at(started), materialization_completed_at=end,
-                columns=[c for c in _SCHEMA if c.name != "event_time"],
+                id=self.new_id(), feature_group_id=group.id, status=status, created_at=at(started),
+                error=error, sql=group.sql, source_tables=list(group.source_tables), source_dataset_versions=sources,
+                cpu_size=step.cpu_size, memory=step.memory, materialization_started_at=at(started),
+                materialization_completed_at=end, columns=list(group.columns),
             )
             self.fg_versions.append(version)
+            group.version_ids.append(version.id)
             reference.feature_group_version = version.id
         elif kind == MODEL_VERSION:
             model = self.models[step.target_id]

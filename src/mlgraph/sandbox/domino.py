@@ -17,9 +17,13 @@ Shapes, as Domino sends them:
   own clients read) or under `metadata.pagination` (`"nested"`, the published
   spec). The model list pages by token instead: `metadata.nextPageToken`
   (nested: `metadata.pagination.nextPageToken`), null on the last page.
-- Enum words are capitalised as servers send them (`Public`, `Searchable`,
-  `Head`, `Github`, `Global`, `Individual`, `Succeeded`, `Active`,
-  `Contributor`, `Spark`).
+- Enum words are spelled as seed 004's schemas write them: lower camel
+  case for its enums (`public`, `head`, `github`, `contributor`, `global`,
+  `individual`, `succeeded`, `spark`, `active`, `markForDeletion`), the
+  seed's own capitalisation where it shows one (`executionStatus`
+  `Succeeded`, `capacityLevel`, `ActiveRevision`, `stdOut`, `Staging`,
+  `GiB`). Servers may capitalise the lower-case ones (`Public`, `Head`):
+  the gateway reads any case.
 - Failures are `{"errors": ["..."], "requestId": "<uuid>"}`: 400 for a bad
   parameter or body (a non-integer, a limit out of range, an id that is not
   24 hex digits, an unknown enum word), 401 without the API key, 403 for the
@@ -124,7 +128,7 @@ _DATASET_PERMISSIONS = (
 _SHARED_PERMISSIONS = frozenset({"ListDatasetRwV2", "ReadDatasetRwV2"})
 """What a user holds on a dataset shared with them from a project they cannot open."""
 _MODEL_ORDER_COLUMNS = ("name", "last_updated_timestamp")
-_COLLABORATOR_ROLES = ("Contributor", "ResultsConsumer", "LauncherUser")
+_COLLABORATOR_ROLES = ("contributor", "resultsConsumer", "launcherUser")
 _HELP_LINK = "https://docs.dominodatalab.com/en/latest/user_guide/troubleshooting.html"
 _JUPYTER = {
     "iconUrl": "/assets/images/workspace-logos/Jupyter.svg",
@@ -313,11 +317,6 @@ def _instant(timestamp: str) -> datetime:
     return parse_iso(timestamp)
 
 
-def _cap(word: str) -> str:
-    """`public` -> `Public`, `markForDeletion` -> `MarkForDeletion`."""
-    return word[:1].upper() + word[1:]
-
-
 def _sorted(
     items: Sequence[Any], key: Callable[[Any], Any], ascending: bool, tiebreak: Callable[[Any], Any]
 ) -> list[Any]:
@@ -485,10 +484,10 @@ class _Emulator:
         repository = None
         if project.git_repo_uri is not None:
             repository = {
-                "defaultRef": {"refType": "Head"},
+                "defaultRef": {"refType": "head"},
                 "id": project.git_repo_id,
                 "name": project.name,
-                "serviceProvider": "Github",
+                "serviceProvider": "github",
                 "uri": project.git_repo_uri,
             }
         return {
@@ -502,7 +501,7 @@ class _Emulator:
             "name": project.name,
             "ownerId": project.owner_id,
             "ownerUsername": self.user_name(project.owner_id),
-            "visibility": _cap(project.visibility),
+            "visibility": project.visibility,
         }
 
     def project_summary(self, project_id: str) -> dict[str, Any]:
@@ -585,7 +584,7 @@ class _Emulator:
             "availableTools": [_JUPYTER],
             "id": environment.revision_ids[-1] if environment.revision_ids else None,
             "number": environment.latest_revision,
-            "status": "Succeeded",
+            "status": "succeeded",
         }
         return {
             "activeRevisionTags": [],
@@ -597,13 +596,13 @@ class _Emulator:
             "name": environment.name,
             "owner": {
                 "id": environment.owner_id,
-                "ownerType": "Individual",
+                "ownerType": "individual",
                 "username": self.user_name(environment.owner_id),
             },
             "restrictedRevision": None,
             "selectedRevision": revision,
-            "supportedClusters": ["Spark"] if "Spark" in environment.name else [],
-            "visibility": _cap(environment.visibility),
+            "supportedClusters": ["spark"] if "Spark" in environment.name else [],
+            "visibility": environment.visibility,
         }
 
     def tag_record(self, tag: DominoTag) -> dict[str, Any]:
@@ -628,7 +627,7 @@ class _Emulator:
             "description": snapshot.description,
             "id": snapshot.id,
             "lastMounted": snapshot.last_mounted,
-            "status": _cap(snapshot.status),
+            "status": snapshot.status,
         }
 
     def job_record(self, job: DominoJob) -> dict[str, Any]:
@@ -642,7 +641,7 @@ class _Emulator:
         return {
             "commitDetails": {"inputCommitId": job.input_commit_id, "outputCommitId": job.output_commit_id},
             "computeCluster": {
-                "clusterType": None if job.cluster_type is None else _cap(job.cluster_type),
+                "clusterType": job.cluster_type,
                 "computeEnvironmentId": job.environment_id,
                 "computeEnvironmentRevisionSpec": "ActiveRevision",
                 "masterHardwareTierId": job.hardware_tier_id,
@@ -667,7 +666,7 @@ class _Emulator:
             "externalVolumeMounts": [],
             "gitRepos": [],
             "id": job.id,
-            "mainRepoGitRef": {"refType": "Head"},
+            "mainRepoGitRef": {"refType": "head"},
             "number": job.number,
             "projects": mounted,
             "runCommand": job.run_command,

@@ -36,8 +36,8 @@ The same arguments always give the same objects: ids come from
 `random.Random(seed)` (Mongo ObjectId-like, 24 hex, their leading 8 the
 creation second), timestamps from a fixed epoch, never the wall clock.
 Timestamps are ISO 8601 strings with milliseconds and `Z`, as Domino sends
-them, so they sort as strings. Enum-like words are stored as the docs spell
-them (`"public"`, `"active"`); the emulator capitalises them on the wire.
+them, so they sort as strings. Enum-like words are stored as seed 004
+spells them (`"public"`, `"active"`, `"spark"`), and sent so.
 
 The data set is plain dataclasses in lists, in creation order; links are ids.
 Treat the objects as read-only: the emulator copies what it changes.
