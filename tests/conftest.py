@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mlgraph.demo import Sandbox, build_sandbox
+# Most tests count one request's backend calls, or inject faults after a
+# gateway has answered: answers kept across requests would hide both. The
+# record cache's own tests (test_record_cache*.py) turn it on.
+os.environ.setdefault("MLGRAPH_CACHE__ENABLED", "false")
+
+from mlgraph.demo import Sandbox, build_sandbox  # noqa: E402
 from mlgraph.sandbox.faults import Faults
 from mlgraph.settings import Settings
 

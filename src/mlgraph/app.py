@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
 
 from mlgraph import __version__
+from mlgraph.backends.cache import RecordCache
 from mlgraph.backends.connections import Connections
 from mlgraph.backends.errors import BackendError
 from mlgraph.backends.ledger import Ledger
@@ -89,10 +90,11 @@ def create_app(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     *,
     limiter: RateLimiter | None = None,
+    records: RecordCache | None = None,
 ) -> FastAPI:
-    """The gateway; ``limiter`` replaces the one the settings describe (tests
-    pass one with their own clock)."""
-    connections = Connections.from_settings(settings, transports)
+    """The gateway; ``limiter`` and ``records`` (the record cache) replace the
+    ones the settings describe (tests pass them with their own clock)."""
+    connections = Connections.from_settings(settings, transports, records)
     persisted = persisted_operations(settings)
     forward = settings.auth.forward.headers()
 
@@ -108,9 +110,10 @@ def create_app(
         zenml_connection = with_credential(connections.zenml, own.get("zenml"))
         domino_connection = with_credential(connections.domino, own.get("domino"))
         abacus_connection = with_credential(connections.abacus, own.get("abacus"))
-        zenml = ZenMLLoaders(ZenMLClient(zenml_connection, ledger)) if zenml_connection else None
-        domino = DominoLoaders(DominoClient(domino_connection, ledger)) if domino_connection else None
-        abacus = AbacusLoaders(AbacusClient(abacus_connection, ledger)) if abacus_connection else None
+        records = connections.records
+        zenml = ZenMLLoaders(ZenMLClient(zenml_connection, ledger, records)) if zenml_connection else None
+        domino = DominoLoaders(DominoClient(domino_connection, ledger, records)) if domino_connection else None
+        abacus = AbacusLoaders(AbacusClient(abacus_connection, ledger, records)) if abacus_connection else None
         debug = settings.debug_header and request.headers.get("x-mlgraph-debug") == "1"
         return GraphContext(settings, ledger, zenml, domino, abacus, debug=debug)
 

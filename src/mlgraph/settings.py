@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -37,7 +38,7 @@ class BackendSettings(BaseModel):
     answers of the others.
     """
 
-    url: str
+    url: str = Field(description="http:// or https:// and the host, e.g. https://zenml.example.com:8080.")
     timeout: float = Field(
         10.0, gt=0, description="Seconds before a call counts as failed (connect, read and the whole exchange)."
     )
@@ -66,6 +67,28 @@ class BackendSettings(BaseModel):
     breaker_cooldown_seconds: float = Field(
         30.0, gt=0, description="How long an open circuit refuses calls before one probe call goes through."
     )
+
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """Refused at start, not found at the first query: a URL without a
+        scheme (``zenml.example.com``) or of another one (``ftp://``) would only
+        ever read as "unreachable"."""
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. https://zenml.example.com")
+        return value.strip()
+
+    @property
+    def address(self) -> str:
+        """host:port, what a start-up line or a check may show: never the path or a credential."""
+        parts = urlsplit(self.url)
+        return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+#: The platforms, as settings, errors and the command line name them.
+PLATFORMS = ("zenml", "domino", "abacus")
 
 
 class ZenMLSettings(BackendSettings):
@@ -123,6 +146,42 @@ class PersistedSettings(BaseModel):
         return self
 
 
+class CacheSettings(BaseModel):
+    """The record cache: backend answers that cannot change any more (a finished
+    run, job or pipeline version, an artifact or dataset version), kept across
+    requests, and slowly changing catalogues (users, projects, tiers,
+    pipelines) for a short while. In memory, or in Redis with ``redis_url``
+    (shared by replicas). Keys carry a hash of the credential that read the
+    answer; a write through the gateway evicts the records it changed."""
+
+    enabled: bool = Field(
+        True,
+        description="Keep answers across requests. Off sends every read to the platform: finished records then "
+        "show changes made behind the gateway at once, at the cost of the calls.",
+    )
+    memory_bytes: int = Field(
+        64 * 2**20, ge=0,
+        description="Bound of the in-memory cache (LRU), in bytes of answers; also the fallback while Redis is away.",
+    )
+    terminal_ttl_seconds: int = Field(
+        3600, ge=1,
+        description="How long a record that can no longer change is kept: it bounds how long a credential revoked "
+        "on the platform, or a change made there behind the gateway (a finished job's tags), goes unseen.",
+    )
+    catalogue_ttl_seconds: int = Field(
+        60, ge=0,
+        description="How long users, projects, hardware tiers, pipelines, models and the like are kept; 0: not kept.",
+    )
+    max_entry_bytes: int = Field(
+        8 * 2**20, ge=0, description="Answers larger than this are not kept (one huge page must not flush the rest)."
+    )
+    redis_prefix: str = Field("mlgraph:records:", min_length=1, description="Key prefix of the cache in Redis.")
+    redis_timeout: float = Field(0.25, gt=0, description="Seconds before a Redis call of the cache counts as failed.")
+    redis_retry_seconds: float = Field(
+        10.0, gt=0, description="After a Redis failure, how long the cache stays in memory before trying Redis again."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MLGRAPH_", env_nested_delimiter="__", extra="ignore")
 
@@ -148,8 +207,11 @@ class Settings(BaseSettings):
     )
     persisted: PersistedSettings = Field(default_factory=PersistedSettings)
     redis_url: SecretStr | None = Field(
-        None, description="redis://… : APQ registrations shared by every replica; unset keeps them in memory."
+        None,
+        description="redis://… : APQ registrations and the record cache shared by every replica; unset keeps them "
+        "in memory.",
     )
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     graphiql: bool = Field(True, description="Serve GraphiQL to browsers at GET /graphql.")
     introspection: bool = Field(
         True, description="Answer __schema and __type; off refuses them at validation (GraphiQL then has no schema)."

@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json, records_of
 from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
 from mlgraph.backends.ledger import Ledger
@@ -568,6 +569,91 @@ class AbacusClient(SingleGetClient):
         """Whether Abacus answers and accepts the key; raises if not."""
         with readiness_check():
             await self.describe_user()
+
+    # ---------------------------------------------------------------- record cache
+
+    def credential(self) -> str:
+        """The API key the calls carry, the gateway's or a caller's."""
+        return self.connection.headers.get("apiKey", "")
+
+    def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
+        """A finished pipeline version (its step versions finished too), a
+        finished step version, dataset, feature group or model version cannot
+        change, nor the logs of a version known finished; pipelines, projects,
+        users, datasets, models, deployments and batch predictions are
+        catalogues while nothing in them is under way. Version lists grow."""
+        name = request.url.path.rsplit("/", 1)[-1]
+        answer = read_json(body)
+        if not isinstance(answer, dict) or answer.get("success") is not True:
+            return None
+        result = answer.get("result")
+        arguments = dict(request.url.params) if request.method == "GET" else read_json(request.content)
+        if not isinstance(arguments, dict):
+            return None
+        if name in _CATALOGUES:
+            if _under_way(result):
+                return None
+            records = records_of(answer, "result") if name == "listPipelines" else None
+            ids = [record.get("pipelineId") for record in records or ()] + [arguments.get("pipelineId")]
+            return Keep(CATALOGUE, tuple(key for key in ids if isinstance(key, str)))
+        if name == "listPipelineVersionLogs":
+            version = arguments.get("pipelineVersion")
+            return Keep(TERMINAL, related=(version,), after=version) if isinstance(version, str) else None
+        argument = _FINAL_WHEN_FINISHED.get(name)
+        if argument is None or not isinstance(result, dict) or not _finished(result):
+            return None
+        ids = [arguments.get(argument)]
+        if name == "describePipelineVersion":
+            steps = records_of(result, "stepVersions")
+            if steps is None or not all(_finished(step) for step in steps):
+                return None
+            ids += [step.get("pipelineStepVersion") for step in steps]
+        ids = [key for key in ids if isinstance(key, str)]
+        return Keep(TERMINAL, tuple(ids), marks=tuple(ids[:1]) if name == "describePipelineVersion" else ())
+
+    def cache_evicts(self, request: httpx.Request, answer: bytes | None) -> list[str]:
+        """The objects a write names (``runPipeline``'s ``pipelineId``: its latest version changes)."""
+        arguments = read_json(request.content) if request.content else dict(request.url.params)
+        if not isinstance(arguments, dict):
+            return []
+        return [value for key, value in arguments.items() if key.endswith("Id") and isinstance(value, str)]
+
+
+#: Status words after which an object no longer changes.
+_FINISHED = frozenset({"complete", "completed", "failed", "skipped", "cancelled"})
+#: Status words of an object still being made.
+_UNDER_WAY = frozenset(
+    {"pending", "running", "importing", "inspecting", "generating", "training", "deploying", "predicting", "stopping"}
+)
+#: Describes whose object is final once its status is finished, by the argument naming it.
+_FINAL_WHEN_FINISHED = {
+    "describePipelineVersion": "pipelineVersion",
+    "describePipelineStepVersion": "pipelineStepVersion",
+    "describeDatasetVersion": "datasetVersion",
+    "describeFeatureGroupVersion": "featureGroupVersion",
+    "describeModelVersion": "modelVersion",
+}
+#: Methods answering with slowly changing objects.
+_CATALOGUES = frozenset({
+    "describePipeline", "listPipelines", "describePipelineStep", "describeDataset", "describeModel",
+    "describeDeployment", "describeBatchPrediction", "describeProject", "listProjects", "listOrganizationUsers",
+    "describeUser",
+})
+
+
+def _finished(record: dict[str, Any]) -> bool:
+    return str(record.get("status")).casefold() in _FINISHED
+
+
+def _under_way(result: Any) -> bool:
+    """Whether an object, or the latest version it embeds, is still being made."""
+    for record in result if isinstance(result, list) else [result]:
+        if not isinstance(record, dict):
+            continue
+        nested = [value for key, value in record.items() if key.startswith("latest") and isinstance(value, dict)]
+        if any(str(item.get("status")).casefold() in _UNDER_WAY for item in [record, *nested]):
+            return True
+    return False
 
 
 def _failed(response: httpx.Response) -> bool:

@@ -9,7 +9,9 @@ Every attempt is bounded by the platform's timeout; GETs are retried and a
 failing platform's circuit opens (``resilience``); an identical GET of one
 request is sent once, whether the first is in flight or answered. A request the client's arguments
 would make unsendable (too long a URL, a control character) is refused as
-``Rejected`` before it is sent.
+``Rejected`` before it is sent. With the process's record cache
+(``backends.cache``), a read is looked up there before the network, and a
+write evicts what it changed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from mlgraph.backends.cache import Entry, Keep, RecordCache, RequestRecords
 from mlgraph.backends.errors import (
     BackendError,
     BadResponse,
@@ -32,7 +35,7 @@ from mlgraph.backends.errors import (
     Unavailable,
     sanitize,
 )
-from mlgraph.backends.ledger import BackendCall, Ledger
+from mlgraph.backends.ledger import BackendCall, CachedRead, Ledger
 from mlgraph.observability import context as observe
 from mlgraph.observability import tracing
 from mlgraph.backends.resilience import (
@@ -127,10 +130,13 @@ class BackendClient:
     #: httpx, which raises past 64 KiB).
     max_url_bytes: ClassVar[int] = 8 * 1024
 
-    def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
+    def __init__(self, connection: BackendConnection, ledger: Ledger, records: RecordCache | None = None) -> None:
         self.connection = connection
         self.ledger = ledger
         self._sent: dict[Hashable, asyncio.Future[httpx.Response]] = {}
+        self.records: RequestRecords | None = None
+        if records is not None:
+            self.records = records.view(self.platform, str(connection.http.base_url), self.credential())
 
     def reads(self, method: str, path: str) -> bool:
         """Whether a call other than a GET only reads (Abacus.AI's describes
@@ -140,6 +146,21 @@ class BackendClient:
     async def auth_headers(self) -> dict[str, str]:
         """Headers that authenticate a call; platforms override."""
         return {}
+
+    def credential(self) -> str:
+        """What authenticates this client's calls, for the record cache to hash
+        into its keys (never to store); platforms override."""
+        raise NotImplementedError
+
+    def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
+        """Whether and as what to keep a read's successful answer; platforms
+        override for the records they know cannot change."""
+        return None
+
+    def cache_evicts(self, request: httpx.Request, answer: bytes | None) -> Iterable[str]:
+        """The records a write changes, from the request and its successful
+        ``answer`` (None: refused or unanswered, yet maybe applied)."""
+        return ()
 
     async def send(
         self,
@@ -157,12 +178,15 @@ class BackendClient:
         (anyio cancel scopes) must run inside the task it started in, so every
         exchange gets its task and the resolver only ever waits on a future.
         An identical GET of this request already sent is joined instead;
-        a request that cannot be sent and an open circuit are refused here,
-        before any network or login.
+        a request that cannot be sent and an open circuit are refused
+        before any network or login. With the record cache, a read it holds
+        is answered from there (even while the circuit is open), and a write
+        evicts what it changed.
         """
         request = self._request(method, path, params, json_body, form)
         key: Hashable | None = None
-        if method != "GET" and not self.reads(method, path):
+        read = method == "GET" or self.reads(method, path)
+        if not read:
             self._sent.clear()  # a write may change what earlier reads read
         elif authenticate:
             # The request as it will be sent (its URL and body) is the call.
@@ -170,16 +194,59 @@ class BackendClient:
             shared = self._sent.get(key)
             if shared is not None and _reusable(shared):
                 return await self._join(shared, method, path, params, json_body)
+        issued = time.perf_counter()
+        records = self.records if authenticate else None
+        if records is None:
+            task = self._start(request, authenticate, issued)
+        elif read:
+            task = asyncio.ensure_future(self._read_through(records, request, issued))
+        else:
+            task = asyncio.ensure_future(self._write_through(records, request, issued))
+        if key is not None:
+            self._sent[key] = task
+        return await task
+
+    def _start(self, request: httpx.Request, authenticate: bool, issued: float) -> asyncio.Future[httpx.Response]:
+        """The exchange, in its task, through the circuit (an open one raises here)."""
         breaker = self.connection.breaker
         probe = breaker.state is not CLOSED and breaker.admit(self.platform)
-        task = asyncio.ensure_future(self._exchange(request, authenticate, probe, time.perf_counter()))
+        task = asyncio.ensure_future(self._exchange(request, authenticate, probe, issued))
         if probe:
             # However the probe ends (even cancelled before it ran), a probe
             # without an outcome must not leave the circuit waiting for it.
             task.add_done_callback(breaker.release)
-        if key is not None:
-            self._sent[key] = task
-        return await task
+        return task
+
+    async def _read_through(self, records: RequestRecords, request: httpx.Request, issued: float) -> httpx.Response:
+        """The cached answer of a read, or the network's, kept as the platform's
+        ``cache_class`` says."""
+        key = records.key(request)
+        seen = await records.lookup(key)
+        if seen.entry is not None:
+            self._record_cached(request, seen.entry)
+            return seen.entry.response(request)
+        response = await self._start(request, True, issued)
+        verdict = self.cache_class(request, response.content) if response.status_code == 200 else None
+        if verdict is not None:
+            await records.keep(key, seen, response, verdict)
+        observe.record_cache_lookup(self.platform, verdict.kind if verdict else "live", hit=False)
+        return response
+
+    async def _write_through(self, records: RequestRecords, request: httpx.Request, issued: float) -> httpx.Response:
+        """A write, then the eviction of what it changed, whatever its outcome:
+        one that got no answer may still have been applied."""
+        response: httpx.Response | None = None
+        try:
+            response = await self._start(request, True, issued)
+            return response
+        finally:
+            answer = response.content if response is not None and response.status_code < 300 else None
+            await records.evict(self.cache_evicts(request, answer))
+
+    def _record_cached(self, request: httpx.Request, entry: Entry) -> None:
+        path = request.url.raw_path.decode("ascii", "replace")
+        self.ledger.record_cached(CachedRead(self.platform, request.method, path, len(entry.body), entry.kind))
+        observe.record_cache_lookup(self.platform, entry.kind, hit=True)
 
     async def _join(
         self,
@@ -422,8 +489,8 @@ class SingleGetClient(BackendClient):
     connection's ``max_concurrency`` calls are in flight.
     """
 
-    def __init__(self, connection: BackendConnection, ledger: Ledger) -> None:
-        super().__init__(connection, ledger)
+    def __init__(self, connection: BackendConnection, ledger: Ledger, records: RecordCache | None = None) -> None:
+        super().__init__(connection, ledger, records)
         self.gate = asyncio.Semaphore(connection.max_concurrency)  # type: ignore[attr-defined]
 
     async def get_many(

@@ -1,4 +1,5 @@
-"""The process's connections to every configured backend, built from settings."""
+"""The process's connections to every configured backend, built from settings,
+and the record cache the clients of every request share."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from mlgraph.backends.abacus import AbacusConnection
+from mlgraph.backends.cache import RecordCache
 from mlgraph.backends.domino import DominoConnection
 from mlgraph.backends.zenml import ZenMLConnection
 from mlgraph.settings import Settings
@@ -18,16 +20,23 @@ class Connections:
     zenml: ZenMLConnection | None = None
     domino: DominoConnection | None = None
     abacus: AbacusConnection | None = None
+    #: None when ``cache.enabled`` is off.
+    records: RecordCache | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+        cls,
+        settings: Settings,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        records: RecordCache | None = None,
     ) -> Connections:
         """One pooled connection per configured platform, with its timeout,
-        retries and circuit breaker (``BackendConnection.configure``).
+        retries and circuit breaker (``BackendConnection.configure``), and the
+        record cache the settings describe.
 
         ``transports`` replaces the network for a platform, as the demo does to
-        reach its in-process emulators.
+        reach its in-process emulators; ``records`` replaces the cache (tests
+        give one their own clock).
         """
         transports = transports or {}
         zenml = None
@@ -65,9 +74,12 @@ class Connections:
                 transport=transports.get("abacus"),
             )
             abacus.configure(acfg)
-        return cls(zenml=zenml, domino=domino, abacus=abacus)
+        records = records or RecordCache.from_settings(settings)
+        return cls(zenml=zenml, domino=domino, abacus=abacus, records=records)
 
     async def aclose(self) -> None:
         for connection in (self.zenml, self.domino, self.abacus):
             if connection is not None:
                 await connection.aclose()
+        if self.records is not None:
+            await self.records.aclose()

@@ -7,9 +7,9 @@ paging numbers flat in ``metadata`` (as Domino's servers send them) or under
 Registered models break the pattern: a model or a version comes bare, version
 lists as ``{"items", "metadata"}`` and the model list pages by token.
 
-Enum words arrive capitalised (``Public``, ``Head``) where the spec writes
-them in lower case, so enums match case-insensitively and keep an ``UNKNOWN``
-for words a newer server may add. Unknown fields are ignored.
+Enum words come as the spec spells them (``public``, ``commitId``) or
+capitalised (``Public``, ``CommitId``), so enums match case-insensitively and
+keep an ``UNKNOWN`` for words a newer server may add. Unknown fields are ignored.
 
 Domino has no call that fetches several ids: ``get_many`` makes the single
 gets concurrently under the connection's bound.
@@ -28,6 +28,7 @@ import httpx
 from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json
 from mlgraph.backends.client import BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
@@ -803,6 +804,56 @@ class DominoClient(SingleGetClient):
         """Whether Domino answers and accepts the gateway's credential; raises if not."""
         with readiness_check():
             await self.self_user()
+
+    # ---------------------------------------------------------------- record cache
+
+    def credential(self) -> str:
+        """The header the calls carry: an API key or a bearer token, the gateway's or a caller's."""
+        return "\n".join(f"{name}: {value}" for name, value in sorted(self.connection.headers.items()))
+
+    def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
+        """A finished job, its logs once complete (and the job known finished),
+        and a settled dataset snapshot cannot change; tiers, users, projects,
+        datasets, registered models and environments are catalogues. Job
+        lists can grow, and a running job changes."""
+        parts = request.url.path.split("/")[2:]  # after /api/
+        if parts[0] in _CATALOGUES:
+            return Keep(CATALOGUE)
+        if parts[:3] == ["jobs", "beta", "jobs"] and len(parts) in (4, 5):
+            job_id, answer = parts[3], read_json(body)
+            if len(parts) == 5:
+                logs = answer.get("logs") if isinstance(answer, dict) and parts[4] == "logs" else None
+                complete = isinstance(logs, dict) and logs.get("isComplete") is True
+                return Keep(TERMINAL, related=(job_id,), after=job_id) if complete else None
+            job = answer.get("job") if isinstance(answer, dict) else None
+            status = job.get("status") if isinstance(job, dict) else None
+            if isinstance(status, dict) and (
+                status.get("isCompleted") is True or str(status.get("executionStatus")).casefold() in _JOB_FINISHED
+            ):
+                return Keep(TERMINAL, (job_id,), marks=(job_id,))
+            return None
+        if parts[:3] == ["datasetrw", "v1", "snapshots"] and len(parts) == 4:
+            answer = read_json(body)
+            snapshot = answer.get("snapshot") if isinstance(answer, dict) else None
+            if isinstance(snapshot, dict) and str(snapshot.get("status")).casefold() in _SNAPSHOT_SETTLED:
+                return Keep(TERMINAL, (parts[3],))
+            return None
+        if parts[0] == "datasetrw":
+            return Keep(CATALOGUE)
+        return None
+
+    def cache_evicts(self, request: httpx.Request, answer: bytes | None) -> list[str]:
+        """The job a write names (``/api/jobs/v1/jobs/{id}/tags…``): its tags changed."""
+        parts = request.url.path.split("/")[2:]
+        return parts[3:4] if parts[:1] == ["jobs"] else []
+
+
+#: ``executionStatus`` words after which a job no longer runs.
+_JOB_FINISHED = frozenset({"succeeded", "completed", "failed", "error", "stopped"})
+#: Snapshot states whose files no longer change.
+_SNAPSHOT_SETTLED = frozenset({"active", "failed", "deleted"})
+#: First path segments (after ``/api/``) of the catalogues: they change slowly.
+_CATALOGUES = frozenset({"hardwaretiers", "users", "projects", "registeredmodels", "environments"})
 
 
 class DominoMetadataOnly(BaseModel):

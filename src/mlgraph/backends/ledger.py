@@ -3,13 +3,15 @@
 Tests assert call counts and round trips from it (an N+1 regression fails a
 test, and so does a call that waits for an answer it did not need), and a
 request with ``X-Mlgraph-Debug: 1`` gets it back under ``extensions``.
+Reads the record cache answered are listed apart (``cachedEntries``): they
+cost no network, so ``calls``, ``roundTrips`` and ``bytes`` leave them out.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,31 @@ class BackendCall:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class CachedRead:
+    """A read the record cache answered: what it would have asked, and as
+    which class of record (terminal, catalogue) it was kept."""
+
+    platform: str
+    method: str
+    path: str
+    bytes: int
+    kind: str
+
+    def entry(self) -> dict[str, object]:
+        return {**asdict(self), "cached": True}
+
+
 @dataclass
 class Ledger:
     calls: list[BackendCall] = field(default_factory=list)
+    cached: list[CachedRead] = field(default_factory=list)
 
     def record(self, call: BackendCall) -> None:
         self.calls.append(call)
+
+    def record_cached(self, read: CachedRead) -> None:
+        self.cached.append(read)
 
     def count(self, platform: str | None = None) -> int:
         return sum(1 for call in self.calls if platform is None or call.platform == platform)
@@ -70,4 +91,6 @@ class Ledger:
             "bytes": sum(call.bytes for call in self.calls),
             "byPlatform": dict(per_platform),
             "entries": [call.entry() for call in self.calls],
+            "cached": len(self.cached),
+            "cachedEntries": [read.entry() for read in self.cached],
         }

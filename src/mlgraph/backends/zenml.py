@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
 )
 
+from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, RecordCache, read_json, records_of
 from mlgraph.backends.client import BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
@@ -322,7 +323,9 @@ class ZenMLService(ZenMLRecord):
     endpoint: dict[str, Any] | None = None
     prediction_url: str | None = None
     health_check_url: str | None = None
+    pipeline_run: ZenMLPipelineRun | None = None
     pipeline_run_id: str | None = None
+    model_version: ZenMLModelVersion | None = None
     model_version_id: str | None = None
 
 
@@ -428,8 +431,8 @@ class ZenMLClient(BackendClient):
     #: takes it (seen: 997 ids reach its database), a proxy limited to 8 KiB would not.
     max_url_bytes = 32 * 1024
 
-    def __init__(self, connection: ZenMLConnection, ledger: Ledger) -> None:
-        super().__init__(connection, ledger)
+    def __init__(self, connection: ZenMLConnection, ledger: Ledger, records: RecordCache | None = None) -> None:
+        super().__init__(connection, ledger, records)
 
     async def auth_headers(self) -> dict[str, str]:
         conn = self.connection
@@ -567,3 +570,71 @@ class ZenMLClient(BackendClient):
     async def delete_service(self, service_id: str) -> None:
         """Seed 003 answers "No content": the body, if any, is not read."""
         await self.fetch("DELETE", f"services/{service_id}")
+
+    # ---------------------------------------------------------------- record cache
+
+    def credential(self) -> str:
+        """The API key when the gateway exchanges one (its tokens come and go),
+        else the bearer token sent (the gateway's, or a caller's forwarded)."""
+        conn = self.connection
+        return conn.api_key or conn.token or ""
+
+    def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
+        """Step runs and pipeline runs in a finished state, and artifact
+        versions, cannot change: a record, an ``id=oneof`` page of them, or a
+        run's steps once the run is known finished (``after``; a finished run
+        is marked for that). Users, projects, pipelines, models and the like
+        are catalogues. Any other list (filtered, paged through) can grow,
+        and services change state."""
+        parts = request.url.path.removeprefix(f"{API}/").split("/")
+        if parts[0] in _CATALOGUES:
+            return Keep(CATALOGUE)
+        if parts[0] not in _FINAL:
+            return None
+        params = request.url.params
+        filters = set(params) - _SHAPING
+        after = None
+        if len(parts) == 2:
+            records = [read_json(body)]
+        elif parts[0] == "runs" and parts[2:] == ["steps"] and not filters:
+            records, after = records_of(read_json(body), "items"), parts[1]
+        elif len(parts) == 1 and filters == {"id"} and params["id"].startswith("oneof:"):
+            records = records_of(read_json(body), "items")
+        elif parts == ["steps"] and filters == {"pipeline_run_id"}:
+            records, after = records_of(read_json(body), "items"), params["pipeline_run_id"]
+        else:
+            return None
+        if not records:
+            return None
+        flat = [flatten_record(record) for record in records]
+        if not all(isinstance(record, dict) and isinstance(record.get("id"), str) for record in flat):
+            return None
+        if parts[0] != "artifact_versions" and not all(record.get("status") in _FINISHED for record in flat):
+            return None
+        ids = tuple(record["id"] for record in flat)
+        runs = {record["pipeline_run_id"] for record in flat if isinstance(record.get("pipeline_run_id"), str)}
+        marks = ids if parts[0] == "runs" and after is None else ()
+        return Keep(TERMINAL, ids, tuple(runs - set(ids)), after, marks)
+
+    def cache_evicts(self, request: httpx.Request, answer: bytes | None) -> list[str]:
+        """The record a write names in its path, and the one it answers with and
+        that record's run (a step's new status may change its run's)."""
+        parts = request.url.path.removeprefix(f"{API}/").split("/")
+        ids = parts[1:2]
+        record = flatten_record(read_json(answer)) if answer else None
+        if isinstance(record, dict):
+            ids += [value for value in (record.get("id"), record.get("pipeline_run_id")) if isinstance(value, str)]
+        return list(dict.fromkeys(ids))
+
+
+#: Step and run statuses after which a record no longer changes.
+_FINISHED = frozenset({"completed", "failed", "cached", "stopped", "retried"})
+#: Collections whose records are final: once finished (steps, runs), or from the start.
+_FINAL = frozenset({"steps", "runs", "artifact_versions"})
+#: Collections that change slowly.
+_CATALOGUES = frozenset({
+    "users", "service_accounts", "current-user", "projects", "pipelines", "tags", "models", "model_versions",
+    "artifacts",
+})
+#: List parameters that shape a page but do not choose its records.
+_SHAPING = frozenset({"page", "size", "hydrate", "sort_by", "logical_operator"})

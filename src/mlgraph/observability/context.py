@@ -51,6 +51,21 @@ def backend_call(platform: str, method: str, path: str, status: int | None, size
     metrics.backend_seconds.labels(platform, endpoint).observe(seconds)
 
 
+def record_cache_lookup(platform: str, kind: str, hit: bool) -> None:
+    """A read the record cache answered (``hit``) or sent on; ``kind`` is the
+    class of the record (``live`` for a miss not kept)."""
+    observation = current.get()
+    if observation is not None:
+        metrics = observation.metrics
+        (metrics.record_cache_hits if hit else metrics.record_cache_misses).labels(platform, kind).inc()
+
+
+def record_cache_failure() -> None:
+    observation = current.get()
+    if observation is not None:
+        observation.metrics.record_cache_failures.inc()
+
+
 def loader_batch(size: int) -> None:
     observation = current.get()
     if observation is not None:

@@ -73,6 +73,21 @@ class Metrics:
             "mlgraph_persisted_query_misses", "Ids not found (PERSISTED_QUERY_NOT_FOUND and the like).",
             registry=registry,
         )
+        self.record_cache_hits = Counter(
+            "mlgraph_record_cache_hits", "Backend reads answered by the record cache, by platform and class of record.",
+            ["platform", "kind"], registry=registry,
+        )
+        self.record_cache_misses = Counter(
+            "mlgraph_record_cache_misses",
+            "Backend reads the record cache could not answer, by platform and the class the answer was kept as "
+            "(terminal, catalogue; live: not kept).",
+            ["platform", "kind"], registry=registry,
+        )
+        self.record_cache_failures = Counter(
+            "mlgraph_record_cache_redis_failures",
+            "Redis calls of the record cache that failed; the cache answers from memory meanwhile.",
+            registry=registry,
+        )
         self.circuit = Gauge(
             "mlgraph_circuit_breaker_state", "Circuit breaker per platform: 0 closed, 1 half-open, 2 open.",
             ["platform"], registry=registry,
