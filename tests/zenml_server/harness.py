@@ -136,6 +136,20 @@ class ModelInfo(TypedDict):
     production_version_id: str
 
 
+class FanOutInfo(TypedDict):
+    """The wide pipeline: one source, ``width`` parallel branches, one join.
+
+    ``runs`` holds ``ok`` (every step ran), ``cached`` (every step cached)
+    and ``failed`` (``failed_step`` raised; the join never started).
+    """
+
+    pipeline_name: str
+    width: int
+    failed_step: str
+    runs: dict[str, RunInfo]
+    seconds: float
+
+
 class PopulateSummary(TypedDict):
     """Everything ``populate.py`` created, for exact assertions in tests."""
 
@@ -147,6 +161,7 @@ class PopulateSummary(TypedDict):
     failed_run: FailedRunInfo
     model: ModelInfo
     artifact_names: list[str]
+    fan_out: FanOutInfo
     seconds: float
 
 
@@ -326,7 +341,7 @@ class ZenMLServer:
     - ``populated``: what ``populate.py`` created (:class:`PopulateSummary`)
     - ``service``: the service registered for the production model version
     - ``timings``: seconds spent in ``venv``, ``ready``, ``auth``,
-      ``populate``, ``service``
+      ``populate`` (``of which fan-out``), ``service``
     """
 
     def __init__(
@@ -402,6 +417,7 @@ class ZenMLServer:
                 t = time.monotonic()
                 self.populated = self._populate()
                 self.timings["populate"] = time.monotonic() - t
+                self.timings["of which fan-out"] = self.populated["fan_out"]["seconds"]
                 t = time.monotonic()
                 self.service = self._register_service(self.populated)
                 self.timings["service"] = time.monotonic() - t

@@ -26,8 +26,19 @@ on exact names:
   ``expected-failure`` on the failed run, ``dataset`` on features/labels,
   ``model`` on trained_model.
 
-Caching is off so every step really executes and has its own outputs. The
-last line of stdout is ``MLGRAPH_POPULATE_SUMMARY <json>``; the harness
+Caching is off so every step really executes and has its own outputs.
+
+A second pipeline, ``fan_out`` (no model), is wide rather than deep:
+``fan_source -> fan_branch_0..29 (in parallel) -> fan_in``, 32 steps. It
+runs three times: ``fan_out-ok`` (every step executes), ``fan_out-cached``
+(identical inputs, so ZenML's step cache answers every step: status
+``cached``, outputs produced by the first run) and ``fan_out-failed``
+(branch 29 raises; the source and the other branches are cached;
+``fan_in`` never starts, so the run lists 31 steps). Its
+summary is ``fan_out`` (runs keyed ``ok``, ``cached``, ``failed``), kept
+apart from ``runs`` so tests about ``gateway_demo`` see only its runs.
+
+The last line of stdout is ``MLGRAPH_POPULATE_SUMMARY <json>``; the harness
 parses it (ZenML's own logging goes to stdout/stderr before it).
 """
 
@@ -40,7 +51,7 @@ from typing import Annotated, Any, Dict, List, Tuple
 
 from zenml import ArtifactConfig, Model, pipeline, step
 from zenml.client import Client
-from zenml.enums import ArtifactType
+from zenml.enums import ArtifactType, ExecutionMode
 
 SUMMARY_PREFIX = "MLGRAPH_POPULATE_SUMMARY "
 PIPELINE_NAME = "gateway_demo"
@@ -48,6 +59,16 @@ MODEL_NAME = "gateway_demo_model"
 STEP_NAMES = ["load_data", "train_model", "evaluate"]
 FAILING_STEP = "evaluate"
 SUCCESS_LEARNING_RATES = [0.1, 0.05, 0.01]
+FAN_OUT_NAME = "fan_out"
+FAN_OUT_WIDTH = 30
+FAN_OUT_FAILING_BRANCH = FAN_OUT_WIDTH - 1
+#: The fan-out steps keep no logs, metadata or visualizations: they would cost
+#: calls per step (~40% of the fan-out's time) and no test reads them.
+LEAN_STEP = dict(
+    enable_step_logs=False,
+    enable_artifact_metadata=False,
+    enable_artifact_visualization=False,
+)
 
 
 @step
@@ -110,6 +131,69 @@ def gateway_demo(learning_rate: float = 0.1, fail: bool = False) -> None:
     evaluate(model, features, labels, fail=fail)
 
 
+@step(**LEAN_STEP)
+def fan_source() -> Annotated[int, "seed"]:
+    """The one input every branch reads."""
+    return 7
+
+
+@step(**LEAN_STEP)
+def fan_branch(seed: int, index: int, fail: bool = False) -> Annotated[int, "part"]:
+    """One of the parallel branches; raises when ``fail``."""
+    if fail:
+        raise RuntimeError(f"branch {index} failed on purpose (gateway tests)")
+    return seed * index
+
+
+@step(**LEAN_STEP)
+def fan_in(parts: List[int]) -> Annotated[int, "total"]:
+    """Join every branch's part."""
+    return sum(parts)
+
+
+@pipeline(
+    name=FAN_OUT_NAME,
+    enable_cache=True,
+    tags=["gateway-tests"],
+    enable_pipeline_logs=False,
+)
+def fan_out(fail_branch: int = -1) -> None:
+    """fan_source -> FAN_OUT_WIDTH branches side by side -> fan_in."""
+    seed = fan_source()
+    parts = [
+        fan_branch(seed, index, fail=index == fail_branch, id=f"fan_branch_{index}")
+        for index in range(FAN_OUT_WIDTH)
+    ]
+    fan_in(parts)
+
+
+def _populate_fan_out(client: Client) -> Dict[str, Any]:
+    """Run ``fan_out`` fresh, cached and failing; its summary."""
+    runs: Dict[str, Any] = {}
+    for key in ("ok", "cached"):
+        run = fan_out.with_options(run_name=f"{FAN_OUT_NAME}-{key}")()
+        assert run is not None, "pipeline call returned no run"
+        runs[key] = _run_summary(client, run.id)
+    failed_name = f"{FAN_OUT_NAME}-failed"
+    try:
+        # Every branch gets its chance (cached but the failing one); the
+        # join waits on the failed branch, so it never starts.
+        fan_out.with_options(
+            run_name=failed_name, execution_mode=ExecutionMode.CONTINUE_ON_FAILURE
+        )(fail_branch=FAN_OUT_FAILING_BRANCH)
+    except Exception as exc:  # the failure is the point of this run
+        print(f"expected failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+    else:
+        raise SystemExit("the failing fan-out run did not fail")
+    runs["failed"] = _run_summary(client, client.get_pipeline_run(failed_name).id)
+    return {
+        "pipeline_name": FAN_OUT_NAME,
+        "width": FAN_OUT_WIDTH,
+        "failed_step": f"fan_branch_{FAN_OUT_FAILING_BRANCH}",
+        "runs": runs,
+    }
+
+
 def _run_summary(client: Client, run_id: Any) -> Dict[str, Any]:
     """Describe one run as the gateway tests need it (ids as strings)."""
     run = client.get_pipeline_run(run_id, hydrate=True)
@@ -162,6 +246,10 @@ def main() -> int:
         MODEL_NAME, last_ok["id"], stage="production", force=True
     )
 
+    fan_started = time.monotonic()
+    fan = _populate_fan_out(client)
+    fan["seconds"] = round(time.monotonic() - fan_started, 2)
+
     model = client.get_model(MODEL_NAME)
     versions = client.list_model_versions(MODEL_NAME, size=100)
     summary = {
@@ -194,6 +282,7 @@ def main() -> int:
             "production_version_id": last_ok["id"],
         },
         "artifact_names": ["features", "labels", "trained_model", "accuracy"],
+        "fan_out": fan,
         "seconds": round(time.monotonic() - started, 2),
     }
     print(SUMMARY_PREFIX + json.dumps(summary), flush=True)

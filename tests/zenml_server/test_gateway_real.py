@@ -46,6 +46,22 @@ query Run($id: ID!) {
 """
 
 
+#: A run's DAG, its first steps and who read each step's outputs.
+DAG = """
+query($id: ID!) { zenml { pipelineRun(id: $id) {
+  dag { execution { name } upstream { name } }
+  steps(first: 10) { nodes { name ... on ZenMLStepRun {
+    namedOutputs { name artifactVersion { consumers { name } artifact { name } } } } } }
+} } }
+"""
+
+#: The models with their versions, and the services.
+MODELS_AND_SERVICES = """{ zenml {
+  models { nodes { name description versions(first: 10) { totalCount nodes { name number stage } } } }
+  services { nodes { name state predictionUrl modelVersion { number } pipelineRun { name } labels } }
+} }"""
+
+
 @pytest.fixture(scope="module")
 def real(zenml_server: ZenMLServer) -> Iterator[Gateway]:
     settings = Settings(zenml=ZenMLSettings(url=zenml_server.base_url, api_key=zenml_server.api_key, timeout=30))
@@ -121,14 +137,7 @@ def test_calls_stay_bounded_like_against_the_emulator(real: Gateway, zenml_serve
 
 def test_dag_and_lineage_on_real_records(real: Gateway, zenml_server: ZenMLServer) -> None:
     run = summary(zenml_server)["runs"][0]
-    answer = real(
-        """query($id: ID!) { zenml { pipelineRun(id: $id) {
-             dag { execution { name } upstream { name } }
-             steps(first: 10) { nodes { name ... on ZenMLStepRun {
-               namedOutputs { name artifactVersion { consumers { name } artifact { name } } } } } }
-           } } }""",
-        {"id": run["id"]},
-    )
+    answer = real(DAG, {"id": run["id"]})
     assert answer.errors == []
     got = answer.data["zenml"]["pipelineRun"]
     dag = {d["execution"]["name"]: sorted(u["name"] for u in d["upstream"]) for d in got["dag"]}
@@ -141,12 +150,7 @@ def test_dag_and_lineage_on_real_records(real: Gateway, zenml_server: ZenMLServe
 
 def test_models_versions_and_the_service(real: Gateway, zenml_server: ZenMLServer) -> None:
     populated = summary(zenml_server)
-    answer = real(
-        """{ zenml {
-             models { nodes { name description versions(first: 10) { totalCount nodes { name number stage } } } }
-             services { nodes { name state predictionUrl modelVersion { number } pipelineRun { name } labels } }
-           } }"""
-    )
+    answer = real(MODELS_AND_SERVICES)
     assert answer.errors == []
     (model,) = answer.data["zenml"]["models"]["nodes"]
     assert model["name"] == populated["model"]["name"]

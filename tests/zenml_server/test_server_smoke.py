@@ -57,9 +57,25 @@ def test_runs_listed_with_one_failed(zenml_server: ZenMLServer) -> None:
     assert {"index", "max_size", "total_pages", "total", "items"} <= page.keys()
     assert page["total"] >= 3
     statuses = {r["name"]: r["body"]["status"] for r in page["items"]}
-    assert list(statuses.values()).count("failed") == 1
-    assert statuses[zs.populated["failed_run"]["name"]] == "failed"
+    failed = {name for name, status in statuses.items() if status == "failed"}
+    assert failed == {zs.populated["failed_run"]["name"], zs.populated["fan_out"]["runs"]["failed"]["name"]}
     assert {r["name"] for r in zs.populated["runs"]} <= statuses.keys()
+
+
+def test_fan_out_ran_fresh_cached_and_failing(zenml_server: ZenMLServer) -> None:
+    """32 steps that ran; the same 32 from ZenML's cache; a failed branch
+    whose join never started (so never became a step run)."""
+    assert zenml_server.populated is not None
+    fan = zenml_server.populated["fan_out"]
+    runs = fan["runs"]
+    names = {"fan_source", "fan_in", *(f"fan_branch_{i}" for i in range(fan["width"]))}
+    assert set(runs["ok"]["steps"]) == set(runs["cached"]["steps"]) == names
+    assert {s["status"] for s in runs["ok"]["steps"].values()} == {"completed"}
+    assert {s["status"] for s in runs["cached"]["steps"].values()} == {"cached"}
+    failed = runs["failed"]
+    assert failed["status"] == "failed" and set(failed["steps"]) == names - {"fan_in"}
+    assert {n for n, s in failed["steps"].items() if s["status"] != "cached"} == {fan["failed_step"]}
+    assert failed["steps"][fan["failed_step"]]["status"] == "failed"
 
 
 def test_steps_oneof_batch(zenml_server: ZenMLServer) -> None:

@@ -35,6 +35,7 @@ from mlgraph.graph.interfaces import Dataset, Execution, ExecutionStatus, Hardwa
 from mlgraph.graph.merge import Batch, MergedConnection, PlatformFailed, Source, decode_positions, merged_page, scan
 from mlgraph.graph.zenml import types as zenml
 from mlgraph.graph.plan import wants_path
+from mlgraph.graph.zenml.metadata import asks_metadata
 from mlgraph.graph.zenml.types import fetch_window
 
 
@@ -103,12 +104,13 @@ async def _zenml_user_id(context: GraphContext, email: str) -> str | None:
     return next((user.id for user in page.items if (user.email or "").casefold() == folded), None)
 
 
-def _zenml_source(
-    context: GraphContext, spec: ExecutionFilter, resource: zenml_wire.ZenMLResource, wrap: type, key: str
-) -> Source:
+def _zenml_source(info: Info, spec: ExecutionFilter, resource: zenml_wire.ZenMLResource, wrap: type) -> Source:
     """ZenML filters everything itself: status (one of the native words), start
-    time (one bound; the other is checked after), name, user."""
+    time (one bound; the other is checked after), name, user. Records come
+    hydrated when the query asks for a field only those carry."""
+    context = context_of(info)
     client = context.zenml.client
+    hydrate = asks_metadata(info, wrap)
     keep = Keep(spec)
     filters: dict[str, str] = {}
     if keep.statuses is not None:
@@ -134,7 +136,9 @@ def _zenml_source(
             query["user_id"] = user_ids[0]
         items, total = await fetch_window(
             Window(offset, limit),
-            lambda number, size: client.list(resource, page=number, size=size, sort_by="desc:created", filters=query),
+            lambda number, size: client.list(
+                resource, page=number, size=size, hydrate=hydrate, sort_by="desc:created", filters=query
+            ),
         )
         context.zenml.prime(resource, items)
         return [wrap(record=item) for item in items], offset + len(items) >= total
@@ -149,7 +153,7 @@ def _zenml_source(
             if needs_check else None,
         )
 
-    return Source(key, "zenml", read)
+    return Source("zenml", "zenml", read)
 
 
 # ---------------------------------------------------------------- Domino
@@ -208,8 +212,7 @@ async def _abacus_sources(context: GraphContext, spec: ExecutionFilter, *, runs:
     loaders = context.abacus
     client = loaders.client
     keep = Keep(spec)
-    pipelines = await client.list_pipelines()
-    loaders.prime_pipelines(pipelines)
+    pipelines = await loaders.list_pipelines()
     if spec.user_email:
         folded = spec.user_email.casefold()
         pipelines = [p for p in pipelines if (p.created_by or "").casefold() == folded]
@@ -309,7 +312,7 @@ async def executions_page(
     context = context_of(info)
 
     async def zenml_sources() -> list[Source]:
-        return [_zenml_source(context, spec, zenml_wire.STEP_RUNS, zenml.ZenMLStepRun, "zenml")]
+        return [_zenml_source(info, spec, zenml_wire.STEP_RUNS, zenml.ZenMLStepRun)]
 
     return await _merged(
         info,
@@ -332,7 +335,7 @@ async def pipeline_runs_page(
     context = context_of(info)
 
     async def zenml_sources() -> list[Source]:
-        return [_zenml_source(context, spec, zenml_wire.PIPELINE_RUNS, zenml.ZenMLPipelineRun, "zenml")]
+        return [_zenml_source(info, spec, zenml_wire.PIPELINE_RUNS, zenml.ZenMLPipelineRun)]
 
     builders: Builders = {
         Platform.ZENML: zenml_sources,

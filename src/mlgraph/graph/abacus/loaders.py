@@ -21,7 +21,8 @@ from mlgraph.graph.loaders import RecordLoader
 class AbacusLoaders:
     def __init__(self, client: AbacusClient) -> None:
         self.client = client
-        self.pipelines = RecordLoader(self._each(client.describe_pipeline))
+        self.pipelines = RecordLoader(self._pipelines)
+        self._listings: list[asyncio.Future[list[wire.AbacusPipeline]]] = []
         self.pipeline_versions = RecordLoader(self._versions)
         self.steps = RecordLoader(self._each(client.describe_pipeline_step))
         self.step_versions = RecordLoader(self._each(client.describe_pipeline_step_version))
@@ -42,6 +43,29 @@ class AbacusLoaders:
             return await self.client.get_many(fetch_one, ids)
 
         return fetch
+
+    async def list_pipelines(self, project_id: str | None = None) -> list[wire.AbacusPipeline]:
+        """The pipelines Abacus.AI lists whole, primed into the loaders; a
+        describe asked for meanwhile waits for the list instead of racing it."""
+        listing = asyncio.ensure_future(self._list_and_prime(project_id))
+        self._listings.append(listing)
+        return await listing
+
+    async def _list_and_prime(self, project_id: str | None) -> list[wire.AbacusPipeline]:
+        records = await self.client.list_pipelines(project_id)
+        self.prime_pipelines(records)
+        return records
+
+    async def _pipelines(self, ids: list[str]) -> Mapping[str, Any]:
+        """Describes of the pipelines no list of this request has brought."""
+        if self._listings:
+            await asyncio.gather(*self._listings, return_exceptions=True)
+        known = self.pipelines.known
+        found: dict[str, Any] = {key: known[key] for key in ids if key in known}
+        missing = [key for key in ids if key not in known]
+        if missing:
+            found.update(await self.client.get_many(self.client.describe_pipeline, missing))
+        return found
 
     async def _versions(self, ids: list[str]) -> Mapping[str, Any]:
         found = await self.client.get_many(self.client.describe_pipeline_version, ids)

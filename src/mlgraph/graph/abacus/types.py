@@ -218,8 +218,7 @@ async def pipelines_page(
 ) -> Connection[AbacusPipeline]:
     """Abacus.AI lists pipelines whole, in one call: the window is cut from it."""
     win = window(info, first, after)
-    records = await loaders(info).client.list_pipelines(project_id)
-    loaders(info).prime_pipelines(records)
+    records = await loaders(info).list_pipelines(project_id)
     items = records[win.offset : win.offset + win.limit]
     return connection([AbacusPipeline(record=record, project_id=project_id) for record in items], win, len(records))
 

@@ -68,8 +68,8 @@ def getter(wrap: type[ZenMLNode]) -> Any:
         if asked and asked <= wrap.checked_by_children:
             # Nothing asked needs the record, and what is asked fails for a
             # missing one: a client paging a run's steps pays for its pages,
-            # not for the run again on each.
-            return wrap(record=wrap.resource.model.model_construct(id=record_id))
+            # not for the run again on each. Partial: it holds nothing else.
+            return wrap(record=wrap.resource.model.model_construct(id=record_id), partial=True)
         return await get(info, wrap, id)
 
     # Real types, not the strings this module's postponed annotations would give.
@@ -84,6 +84,7 @@ def _id(value: strawberry.ID | None, type_name: str) -> str | None:
 @strawberry.type(description="ZenML's step runs, pipelines, artifacts, models and services.")
 class ZenMLQuery:
     @strawberry.field
+    @wants_selection
     async def step_runs(
         self,
         info: Info,
@@ -99,6 +100,7 @@ class ZenMLQuery:
     step_run = getter(ZenMLStepRun)
 
     @strawberry.field
+    @wants_selection
     async def pipeline_runs(
         self,
         info: Info,
@@ -130,6 +132,7 @@ class ZenMLQuery:
     artifact = getter(ZenMLArtifact)
 
     @strawberry.field
+    @wants_selection
     async def artifact_versions(
         self,
         info: Info,
@@ -143,6 +146,7 @@ class ZenMLQuery:
     artifact_version = getter(ZenMLArtifactVersion)
 
     @strawberry.field
+    @wants_selection
     async def models(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
     ) -> Connection[ZenMLModel] | None:
@@ -151,6 +155,7 @@ class ZenMLQuery:
     model = getter(ZenMLModel)
 
     @strawberry.field
+    @wants_selection
     async def model_versions(
         self,
         info: Info,
@@ -188,6 +193,7 @@ class ZenMLQuery:
     tag = getter(ZenMLTag)
 
     @strawberry.field
+    @wants_selection
     async def services(
         self, info: Info, first: int | None = None, after: str | None = None, name: str | None = None
     ) -> Connection[ZenMLService] | None:

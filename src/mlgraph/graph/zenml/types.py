@@ -42,8 +42,9 @@ from mlgraph.graph.interfaces import (
     Tag,
     User,
 )
-from mlgraph.graph.plan import batch_resolver
+from mlgraph.graph.plan import batch_resolver, wants_selection
 from mlgraph.graph.zenml.loaders import ALWAYS_HYDRATED, ZenMLLoaders
+from mlgraph.graph.zenml.metadata import asks_metadata, reads_metadata
 
 @strawberry.enum(description="ZenML's own step and run statuses.")
 class ZenMLExecutionStatus(Enum):
@@ -145,13 +146,15 @@ def record_field(
     *,
     needs: str = "hydrated",
     thin_first: bool = False,
+    settled: Callable[[Any], bool] | None = None,
     convert: Callable[[Any], Any] | None = None,
     **options: Any,
 ) -> Any:
     """A field read from a fuller record than the one at hand, when needed.
 
     ``needs="hydrated"``: the field lives in ``metadata`` (``thin_first``: thin
-    records of some layouts carry it too). ``needs="listed"``: the field is
+    records of some layouts carry it too; ``settled``: records for which the
+    one at hand already holds the answer). ``needs="listed"``: the field is
     in every listed record, but not in copies embedded in other records
     (ZenML 0.98 sends those without ``resources``). The generic executor
     fetches per object, through the loaders; the level-by-level one fetches
@@ -164,6 +167,8 @@ def record_field(
             return True
         if needs == "listed":
             return not node.partial
+        if settled is not None and settled(record):
+            return True
         return thin_first and getattr(record, attribute) is not None
 
     def value(record: Any) -> Any:
@@ -188,6 +193,8 @@ def record_field(
         return result
 
     resolve.__annotations__ = {"info": Info, "return": returns}
+    if needs == "hydrated":
+        reads_metadata(resolve)
     return strawberry.field(resolver=resolve, **options)
 
 
@@ -239,10 +246,12 @@ async def page_of(
     sort_by: str = "desc:created",
     filters: dict[str, str] | None = None,
 ) -> Connection[Any] | None:
-    """A connection over a ZenML list endpoint: one call whatever the window."""
+    """A connection over a ZenML list endpoint: one call whatever the window,
+    hydrated when the query asks the objects for a field only that carries
+    (and for small records whose useful fields are all metadata)."""
     win = window(info, first, after)
     client = loaders(info).client
-    hydrate = resource.path in ALWAYS_HYDRATED  # small records whose useful fields are metadata
+    hydrate = resource.path in ALWAYS_HYDRATED or asks_metadata(info, wrap)
     items, total = await fetch_window(
         win,
         lambda number, size: client.list(
@@ -332,7 +341,8 @@ class ZenMLUser(ZenMLNode, User):
     def full_name(self) -> str | None:
         return self.record.full_name
 
-    email = record_field("email", str | None)
+    #: ZenML keeps no email for a service account (its API takes none).
+    email = record_field("email", str | None, settled=lambda user: user.is_service_account is True)
 
     @strawberry.field
     def is_service_account(self) -> bool | None:
@@ -499,6 +509,7 @@ class ZenMLStepRun(ZenMLNode, Execution):
         ]
 
     @strawberry.field
+    @reads_metadata
     async def resources(self, info: Info) -> ZenMLResourceSettings | None:
         settings = (await self.hydrated(info)).resource_settings
         return ZenMLResourceSettings.from_settings(settings) if settings else None
@@ -507,16 +518,19 @@ class ZenMLStepRun(ZenMLNode, Execution):
         return self.record.pipeline_run_id or self.run_hint or (await self.hydrated(info)).pipeline_run_id
 
     @strawberry.field
+    @reads_metadata
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
         return await related(info, ZenMLPipelineRun, await self.run_id(info))
 
     @strawberry.field(description="The steps of the same run this one waited for (ZenML's parent steps).")
+    @reads_metadata
     async def upstream(self, info: Info) -> list[ZenMLStepRun] | None:
         parent_ids = (await self.hydrated(info)).parent_step_ids or []
         parents = await loaders(info).by_id(wire.STEP_RUNS).get_many(parent_ids)
         return [ZenMLStepRun(record=parent) for parent in parents if parent is not None]
 
     @strawberry.field(description="For a cached step, the step run whose outputs it reused.")
+    @reads_metadata
     async def original_step_run(self, info: Info) -> ZenMLStepRun | None:
         original_id = self.record.original_step_run_id or (await self.hydrated(info)).original_step_run_id
         return await related(info, ZenMLStepRun, original_id)
@@ -564,6 +578,7 @@ class ZenMLPipeline(ZenMLNode):
         return await related(info, ZenMLPipelineRun, (await self.complete(info)).latest_run_id)
 
     @strawberry.field(description="Runs of this pipeline, newest first.")
+    @wants_selection
     async def runs(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ZenMLPipelineRun] | None:
@@ -616,19 +631,37 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Execution] | None:
         win = window(info, first, after)
-        client = loaders(info).client
-        records, total = await fetch_window(
-            win, lambda number, size: client.run_steps(self.record.id, page=number, size=size)
-        )
-        loaders(info).prime(wire.STEP_RUNS, records)
+        run_loaders = loaders(info)
+        if run_loaders.lists_hydrated(self.record.id):
+            every = await self.every_step(info)
+            records, total = every[win.offset : win.offset + win.limit], len(every)
+        else:
+            client = run_loaders.client
+            records, total = await fetch_window(
+                win, lambda number, size: client.run_steps(self.record.id, page=number, size=size)
+            )
+            run_loaders.prime(wire.STEP_RUNS, records)
         steps = [ZenMLStepRun(record=step, run_hint=self.record.id) for step in records]
         return connection(steps, win, total)
 
-    checked_by_children: ClassVar[frozenset[str]] = frozenset({"steps"})  # /runs/{id}/steps is 404 for no run
+    async def every_step(self, info: Info) -> list[wire.ZenMLStepRun]:
+        """Every step of the run, hydrated. No steps may mean no run: then the
+        run is read, so a missing one is NOT_FOUND as on ``/runs/{id}/steps``."""
+        steps = await loaders(info).steps_of(self.record.id, hydrated=True)
+        if not steps:
+            await self.complete(info)
+        return steps
+
+    #: ``/runs/{id}/steps`` is 404 for no run; ``every_step`` checks.
+    checked_by_children: ClassVar[frozenset[str]] = frozenset({"steps", "dag"})
 
     @classmethod
     def start_children(cls, info: Info, record_id: str) -> None:
-        """The run's steps page, filtered by the run's id, in the run's round trip."""
+        """In the run's round trip: every step hydrated when the DAG is asked
+        (the steps' page is then a slice of that list), else the steps' page."""
+        if selected(info, "dag") is not None:
+            start(loaders(info).steps_of(record_id, hydrated=True))
+            return
         steps = selected(info, "steps")
         if steps is None:
             return
@@ -641,16 +674,14 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
 
     @strawberry.field(description="Every step of the run with the steps it waited for.")
     async def dag(self, info: Info) -> list[ExecutionDependency] | None:
-        steps = await loaders(info).steps_by_run.load(self.record.id)
+        steps = await self.every_step(info)
         by_id = {step.id: step for step in steps}
-        detailed = await loaders(info).by_id(wire.STEP_RUNS, hydrated=True).get_many(by_id)
         return [
             ExecutionDependency(
-                execution=ZenMLStepRun(record=by_id[full.id], run_hint=self.record.id),
-                upstream=[ZenMLStepRun(record=by_id[p], run_hint=self.record.id) for p in full.parent_step_ids or [] if p in by_id],
+                execution=ZenMLStepRun(record=step, run_hint=self.record.id),
+                upstream=[ZenMLStepRun(record=by_id[p], run_hint=self.record.id) for p in step.parent_step_ids or [] if p in by_id],
             )
-            for full in detailed
-            if full is not None
+            for step in steps
         ]
 
 
@@ -670,6 +701,7 @@ class ZenMLArtifact(ZenMLNode, Artifact):
         return await related(info, ZenMLArtifactVersion, (await self.complete(info)).latest_version_id)
 
     @strawberry.field(description="Versions of this artifact, newest first.")
+    @wants_selection
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ZenMLArtifactVersion] | None:
@@ -746,7 +778,7 @@ class ZenMLArtifactVersion(ZenMLNode, ArtifactVersion):
         )
         if run_id is None:
             return []
-        steps = await loaders(info).steps_by_run.load(run_id)
+        steps = await loaders(info).steps_of(run_id)
         return [
             ZenMLStepRun(record=step, run_hint=run_id)
             for step in steps
@@ -776,6 +808,7 @@ class ZenMLModel(ZenMLNode, Model):
         return await related(info, ZenMLModelVersion, (await self.complete(info)).latest_version_id)
 
     @strawberry.field(description="Versions of this model, newest first.")
+    @wants_selection
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ZenMLModelVersion] | None:
@@ -814,6 +847,7 @@ class ZenMLModelVersion(ZenMLNode, ModelVersion):
         return await related(info, ZenMLModel, self.record.model_id, embedded=self.record.model)
 
     @strawberry.field(description="The runs linked to this version (the ones that produced it), newest first.")
+    @wants_selection
     async def pipeline_runs(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ZenMLPipelineRun] | None:
@@ -870,15 +904,17 @@ class ZenMLService(ZenMLNode, Service):
 
     health_check_url = record_field("health_check_url", str | None)
 
+    # Listed services embed their run and model version (``resources``).
+
     @strawberry.field
     async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
-        run_id = self.record.pipeline_run_id or (await self.hydrated(info)).pipeline_run_id
-        return await related(info, ZenMLPipelineRun, run_id)
+        record = self.record if self.record.pipeline_run_id else await self.hydrated(info)
+        return await related(info, ZenMLPipelineRun, record.pipeline_run_id, embedded=record.pipeline_run)
 
     @strawberry.field
     async def model_version(self, info: Info) -> ZenMLModelVersion | None:
-        version_id = self.record.model_version_id or (await self.hydrated(info)).model_version_id
-        return await related(info, ZenMLModelVersion, version_id)
+        record = self.record if self.record.model_version_id else await self.hydrated(info)
+        return await related(info, ZenMLModelVersion, record.model_version_id, embedded=record.model_version)
 
 
 #: Graph types by name, for ``node(id:)``.
