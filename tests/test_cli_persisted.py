@@ -70,9 +70,9 @@ def test_errors_exit_1(demo: tuple[str, Sandbox]) -> None:
     result = run("query", "RunOverview", "--var", "run=nope", "--url", url, "--format", "table")
     assert result.exit_code == 1
     assert "error BAD_USER_INPUT: 'nope' is not a ZenML id (at zenml.pipelineRun)" in result.stderr
-    missing = run("query", "RunOverview", "--url", url)
-    assert missing.exit_code == 1 and "GRAPHQL_VALIDATION_FAILED" not in missing.stderr
-    assert json.loads(missing.stdout)["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    missing = run("query", "RunOverview", "--url", url)  # a usage error: said before anything is sent
+    assert missing.exit_code == 2 and missing.stdout == ""
+    assert f"missing --var run=<id>: `mlgraph query RecentPipelineRuns --url {url}` lists them" in missing.stderr
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"

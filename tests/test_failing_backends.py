@@ -2,7 +2,8 @@
 garbled, cut off, mislabelled or runaway. Each case gets a clear coded error
 naming the platform, at once, with no credential or backend address in the
 answer or the log, the rest of the query still answered, and the next
-ordinary request answered as usual. The README's table lists these cases."""
+ordinary request answered as usual. The "Failing backends" table of
+docs/errors.md lists these cases."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ class Platform:
 
 ZENML = Platform("zenml", "/api/v1", "{ zenml { pipelineRuns(first: 2) { nodes { name } } } }", "zenml")
 DOMINO = Platform("domino", "/api/hardwaretiers", "{ domino { hardwareTiers { totalCount } } }", "domino")
-ABACUS = Platform("abacus", "/api/v0", "{ abacus { pipelines { name } } }", "abacus")
+ABACUS = Platform("abacus", "/api/v0", "{ abacus { pipelines { nodes { name } } } }", "abacus")
 PLATFORMS = {p.name: p for p in (ZENML, DOMINO, ABACUS)}
-BOTH = "{ zenml { pipelineRuns(first: 2) { nodes { name } } } domino { hardwareTiers { totalCount } } abacus { pipelines { name } } }"
+BOTH = "{ zenml { pipelineRuns(first: 2) { nodes { name } } } domino { hardwareTiers { totalCount } } abacus { pipelines { nodes { name } } } }"
 
 
 def settings(compiled: bool) -> Settings:

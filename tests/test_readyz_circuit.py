@@ -36,7 +36,7 @@ BREAKER: dict[str, Any] = {"retries": 0, "breaker_failures": THRESHOLD, "breaker
 BROKEN = {
     "zenml": ("{ zenml { pipelineRuns(first: 2) { nodes { name } } } }", "/api/v1/runs"),
     "domino": ("{ domino { hardwareTiers { totalCount } } }", "/api/hardwaretiers"),
-    "abacus": ("{ abacus { pipelines { name } } }", "/api/v0/listPipelines"),
+    "abacus": ("{ abacus { pipelines { nodes { name } } } }", "/api/v0/listPipelines"),
 }
 
 

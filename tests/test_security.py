@@ -41,7 +41,7 @@ USERS = "{ zenml { users(first: 2) { totalCount nodes { name } } } }"
 EVERY_PLATFORM = """{
   zenml { users(first: 1) { totalCount } }
   domino { projects(first: 1) { totalCount } }
-  abacus { pipelines { name } }
+  abacus { pipelines { nodes { name } } }
 }"""
 
 

@@ -1,4 +1,4 @@
-"""The ``mlgraph`` command: serve, demo, schema, query, check, persisted manifest, auth hash-key.
+"""The ``mlgraph`` command: serve, doctor, demo, schema, query, check, persisted manifest, auth hash-key.
 
 Exit codes are for cron and CI: 0 done, 1 the operation answered errors (or
 a file is invalid, or the gateway could not be reached), 2 the command line
@@ -134,8 +134,7 @@ def serve(
         settings = load_settings(config, secrets_dir)
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from None
-    if settings.zenml is None:
-        typer.secho("warning: no platform configured (set MLGRAPH_ZENML__URL)", fg="yellow", err=True)
+    announce_platforms(settings)
     persisted_or_exit(settings)
     host, port = host or settings.host, port or settings.port
     configure_logging(settings.log_format)
@@ -147,6 +146,36 @@ def serve(
         run_server("mlgraph.app:create_app_from_environment", host, port, workers, settings.graceful_shutdown_seconds)
     else:
         run_server(create_app(settings), host, port, graceful_shutdown=settings.graceful_shutdown_seconds)
+
+
+def announce_platforms(settings: Settings) -> None:
+    """A line per configured platform (host and port, never the credential),
+    or a warning naming every platform's variable when none is."""
+    from mlgraph.settings import PLATFORMS
+
+    configured = [(name, getattr(settings, name)) for name in PLATFORMS if getattr(settings, name) is not None]
+    if not configured:
+        variables = ", ".join(f"MLGRAPH_{name.upper()}__URL" for name in PLATFORMS)
+        typer.secho(f"warning: no platform configured (set one of {variables})", fg="yellow", err=True)
+    for name, platform in configured:
+        typer.echo(f"{name}: {platform.address}", err=True)
+
+
+@app.command()
+def doctor(config: Config = None, secrets_dir: SecretsDir = None) -> None:
+    """Ask every configured platform whether it answers, takes the credential,
+    which version it runs and what the credential may not do; exit 1 on a failure."""
+    from mlgraph.doctor import examine, render
+
+    settings = settings_or_exit(config, secrets_dir)
+    reports = asyncio.run(examine(settings))
+    if not reports:
+        raise fail("no platform configured: nothing to check", 2)
+    typer.echo(render(reports))
+    failed = [report.platform for report in reports if not report.ok]
+    if failed:
+        raise fail(f"{len(failed)} of {len(reports)} platforms failed: {', '.join(failed)}", 1)
+    typer.echo(f"{len(reports)} platforms ready")
 
 
 @app.command()
@@ -184,16 +213,42 @@ def demo(
     run_server(sandbox.app, host, port, graceful_shutdown=settings.graceful_shutdown_seconds)
 
 
+#: The source checkout mlgraph runs from: ``<repo>/src/mlgraph/cli.py``.
+CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (an editable install), or
+    None for an installed wheel."""
+    root = CHECKOUT_ROOT
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "mlgraph").is_dir() else None
+
+
 @app.command()
 def schema(
-    output: Annotated[Path, typer.Option(help="Where to write the SDL.")] = Path("schema/schema.graphql"),
+    output: Annotated[
+        str | None,
+        typer.Option(help="Where to write the SDL; - for stdout. Default: schema/schema.graphql of the source checkout."),
+    ] = None,
 ) -> None:
-    """Write the GraphQL schema (SDL) exported from the code."""
+    """Write the GraphQL schema (SDL) exported from the code, into the
+    checkout's schema/ wherever it is run from."""
     from mlgraph.graph.schema import schema as graph_schema
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(str(graph_schema) + "\n")
-    typer.echo(f"wrote {output}")
+    sdl = str(graph_schema) + "\n"
+    if output == "-":
+        typer.echo(sdl, nl=False)
+        return
+    if output is None:
+        root = checkout_root()
+        if root is None:
+            raise fail("mlgraph is not running from a source checkout: pass --output PATH (or - for stdout)", 2)
+        path = root / "schema" / "schema.graphql"
+    else:
+        path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sdl)
+    typer.echo(f"wrote {path}")
 
 
 class OutputFormat(str, Enum):
@@ -215,6 +270,9 @@ def query(
     url: Annotated[
         str | None, typer.Option(help="A running gateway (http://host:8000); without it, runs in this process.")
     ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Run in this process over the demo's emulated platforms and seeded data.")
+    ] = False,
     output: Annotated[OutputFormat, typer.Option("--format", help="json: the response; table: its first list.")] = OutputFormat.json,
     config: Config = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for a --url gateway.")] = 60.0,
@@ -223,12 +281,20 @@ def query(
         str | None, typer.Option(envvar="MLGRAPH_API_KEY", help="The --url gateway's API key (or MLGRAPH_API_KEY).")
     ] = None,
 ) -> None:
-    """Run a persisted operation; exit 1 when the answer has errors."""
+    """Run a persisted operation; exit 1 when the answer has errors.
+
+    Against a running gateway (--url), in this process over the configured
+    platforms, or over the demo's (--demo); exit 2 for a usage error, such as
+    a required variable left out (the message names the --var to pass and an
+    operation that lists such ids)."""
     from mlgraph.persisted.client import (
-        RunError, UsageError, find_operation, parse_vars, render_table, request_body, run_in_process, run_remote,
+        RunError, UsageError, find_operation, graphql_url, parse_vars, render_table, request_body, require_variables,
+        run_demo, run_in_process, run_remote,
     )
     from mlgraph.settings import AuthSettings
 
+    if demo and url:
+        raise fail("--demo and --url exclude each other: --demo runs over the demo's platforms here, --url asks a gateway", 2)
     settings = settings_or_exit(config, secrets_dir)
     # In this process the caller already holds the platforms' credentials:
     # the gateway's own key and rate limit guard nothing here.
@@ -236,8 +302,16 @@ def query(
         update={"auth": AuthSettings(), "limits": settings.limits.model_copy(update={"rate_per_minute": 0})}
     )
     try:
-        body = request_body(find_operation(operation, settings.persisted.manifest_dir), parse_vars(var or []))
-        run = run_remote(url, body, timeout, api_key) if url else run_in_process(in_process, body)
+        found, variables = find_operation(operation, settings.persisted.manifest_dir), parse_vars(var or [])
+        if url:
+            graphql_url(url)  # a bad --url first: the hint below would repeat it
+        flags = f"--url {url}" if url else "--demo" if demo else ""  # the hint's commands then run as they are
+        require_variables(found, variables, settings.persisted.manifest_dir, flags)
+        body = request_body(found, variables)
+        if url:
+            run = run_remote(url, body, timeout, api_key)
+        else:
+            run = run_demo(in_process, body) if demo else run_in_process(in_process, body)
         answer: dict[str, Any] = asyncio.run(run)
     except UsageError as exc:
         raise fail(str(exc), 2) from None
