@@ -2,7 +2,7 @@
 executors; no crash, no hang, no credential or backend address in the answer
 or the log; and the next ordinary request is answered as usual.
 
-README's "Bad input and failing backends" table lists the same cases.
+docs/errors.md's "Bad input" table lists the same cases.
 """
 
 from __future__ import annotations

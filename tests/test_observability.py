@@ -1,4 +1,4 @@
-"""Metrics, traces, access logs and request ids (README, Operations)."""
+"""Metrics, traces, access logs and request ids (docs/operations.md)."""
 
 from __future__ import annotations
 
