@@ -150,14 +150,27 @@ def test_filters_are_pushed_to_zenml(gateway: Gateway) -> None:
     dataset = gateway.sandbox.zenml
     run = dataset.runs[0]
     answer = gateway(
-        'query($run: ID!) { zenml { stepRuns(first: 100, pipelineRun: $run, status: COMPLETED) { totalCount nodes { name status nativeStatus } } } }',
+        'query($run: ID!) { zenml { stepRuns(first: 100, pipelineRun: $run, status: SUCCEEDED) { totalCount nodes { name status nativeStatus } } } }',
         {"run": global_id("ZenMLPipelineRun", run.id)},
     )
-    expected = [s for s in dataset.steps if s.pipeline_run_id == run.id and s.status == "completed"]
+    # The filter takes the status the results carry: SUCCEEDED, ZenML's completed.
+    expected = [s for s in dataset.steps if s.pipeline_run_id == run.id and execution_status(s.status).name == "SUCCEEDED"]
     assert answer.data["zenml"]["stepRuns"]["totalCount"] == len(expected)
-    assert {n["nativeStatus"] for n in answer.data["zenml"]["stepRuns"]["nodes"]} <= {"completed"}
+    assert {n["status"] for n in answer.data["zenml"]["stepRuns"]["nodes"]} <= {"SUCCEEDED"}
     assert "pipeline_run_id=" in answer.ledger["entries"][0]["path"]
     assert answer.calls == 1
+
+
+def test_every_status_filter_answers_exactly_that_status(gateway: Gateway) -> None:
+    dataset = gateway.sandbox.zenml
+    query = "query($s: ExecutionStatus) { zenml { stepRuns(first: 1000, status: $s) { totalCount nodes { status } } pipelineRuns(first: 1000, status: $s) { totalCount nodes { status } } } }"
+    for status in ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED", "CACHED"):
+        answer = gateway(query, {"s": status})
+        assert answer.errors == [] and answer.calls == 2
+        root = answer.data["zenml"]
+        assert root["stepRuns"]["totalCount"] == sum(execution_status(s.status).name == status for s in dataset.steps)
+        assert root["pipelineRuns"]["totalCount"] == sum(execution_status(r.status).name == status for r in dataset.runs)
+        assert {n["status"] for n in root["stepRuns"]["nodes"] + root["pipelineRuns"]["nodes"]} <= {status}
 
 
 def test_run_dag_matches_zenml_parent_steps(gateway: Gateway) -> None:

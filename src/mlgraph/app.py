@@ -59,7 +59,7 @@ EXAMPLE_QUERY = """\
 # Add the header {"X-Mlgraph-Debug": "1"} to see every backend call it cost.
 query RunOverview {
   zenml {
-    pipelineRuns(first: 1, status: COMPLETED) {
+    pipelineRuns(first: 1, status: SUCCEEDED) {
       nodes {
         name
         status

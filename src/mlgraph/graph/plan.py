@@ -327,6 +327,10 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
+#: What ``_resolve_works`` says when the answer is already ``data: null``.
+_ABANDONED = object()
+
+
 class UnsupportedDocument(Exception):
     """The document uses something only the generic executor handles."""
 
@@ -496,14 +500,67 @@ class Execution:
         return holder["data"], self.errors
 
     async def _level(self, level: list[Work]) -> list[Work]:
+        """One round: every field that can be resolved without waiting is
+        resolved, objects that are already known included (their fields join
+        this round, as graphql-core's depth-first walk has them start before
+        any loader dispatches); then the round waits, once, for what it started."""
         if self.any_nulled:
             level = [work for work in level if self._alive(work.position)]
         pending: list[tuple[Work, FieldPlan, Any]] = []
         runs: list[_Run] = []
-        doomed: tuple[BaseException, FieldPlan, Work] | None = None
         batched: dict[int, tuple[FieldPlan, list[Work]]] = {}
+        works = level
+        doomed: tuple[BaseException, FieldPlan, Work] | None = None
+        while works:
+            doomed = self._resolve_works(works, pending, runs, batched, doomed)
+            if doomed is _ABANDONED:
+                return _abandon(runs)  # the answer is data: null, nothing else counts
+            works = [] if doomed is not None else self._descend(pending, batched)
+        if doomed is not None:
+            self._fail(*doomed)
+            return _abandon(runs)
+        batches = [(plan, works, self._start_batch(plan, works)) for plan, works in batched.values()]
+        runs += [value for _, _, value in batches if type(value) is _Run and not value.done]
+        if runs:
+            await settle(runs)
+        for plan, works, value in batches:
+            self._finish_batch(plan, works, value, pending)
+        next_level: list[Work] = []
+        for work, plan, value in pending:
+            if self.root.nulled:
+                return []
+            if type(value) is _Run:
+                if value.error is not None:
+                    self._fail(value.error, plan, work)
+                    continue
+                value = value.value
+            position = Position(work.result, plan.key, not plan.shape.non_null, work.position)
+            self._complete(value, plan.definition.type, plan, position, next_level)
+        while self.deferred:
+            deferred, self.deferred = self.deferred, []
+            if self.root.nulled:
+                return _abandon([run for run, *_ in deferred])
+            await settle([run for run, *_ in deferred if not run.done])
+            for run, return_type, plan, position in deferred:
+                self._complete(run, return_type, plan, position, next_level)
+        return next_level
+
+    def _resolve_works(
+        self,
+        works: list[Work],
+        pending: list[tuple[Work, FieldPlan, Any]],
+        runs: list[_Run],
+        batched: dict[int, tuple[FieldPlan, list[Work]]],
+        doomed: Any,
+    ) -> Any:
+        """Call the resolvers of these objects' fields: values, started runs and
+        batched fields go to ``pending``, ``runs`` and ``batched``. Returns the
+        failure that will null the answer once the round is called, if any,
+        or ``_ABANDONED`` when the answer is already null."""
         variables, cache = self.variables.coerced, self.plans
-        for work in level:
+        if self.any_nulled:
+            works = [work for work in works if self._alive(work.position)]
+        for work in works:
             plans, template = self.compiled.field_plans(work.runtime_type, work.nodes, variables, cache)
             result = work.result
             result.update(template)  # response keys in selection order
@@ -522,7 +579,7 @@ class Execution:
                 except Exception as exc:
                     self._fail(exc, plan, work)
                     if self.root.nulled:
-                        return _abandon(runs)  # the answer is data: null, nothing else counts
+                        return _ABANDONED
                     continue
                 if isinstance(value, asyncio.Future):
                     value = _awaited(value)
@@ -556,34 +613,28 @@ class Execution:
                     value = [_Run(item) if type(item) is CoroutineType else item for item in value]
                     runs += [item for item in value if type(item) is _Run and not item.done]
                 pending.append((work, plan, value))
-        if doomed is not None:
-            self._fail(*doomed)
-            return _abandon(runs)
-        batches = [(plan, works, self._start_batch(plan, works)) for plan, works in batched.values()]
-        runs += [value for _, _, value in batches if type(value) is _Run and not value.done]
-        if runs:
-            await settle(runs)
-        for plan, works, value in batches:
-            self._finish_batch(plan, works, value, pending)
-        next_level: list[Work] = []
-        for work, plan, value in pending:
-            if self.root.nulled:
-                return []
-            if type(value) is _Run:
-                if value.error is not None:
-                    self._fail(value.error, plan, work)
-                    continue
-                value = value.value
+        return doomed
+
+    def _descend(self, pending: list[tuple[Work, FieldPlan, Any]], batched: dict[int, tuple[FieldPlan, list[Work]]]) -> list[Work]:
+        """Complete the values already known, into the objects whose fields
+        join this round. A field some of whose values still wait (a run, a
+        batch) is left whole for the next round, so its objects' fields stay
+        in one batch."""
+        waiting = {id(plan) for _, plan, value in pending if type(value) is _Run}
+        waiting.update(batched)
+        if not pending:
+            return []
+        works: list[Work] = []
+        still: list[tuple[Work, FieldPlan, Any]] = []
+        for item in pending:
+            work, plan, value = item
+            if type(value) is _Run or id(plan) in waiting:
+                still.append(item)
+                continue
             position = Position(work.result, plan.key, not plan.shape.non_null, work.position)
-            self._complete(value, plan.definition.type, plan, position, next_level)
-        while self.deferred:
-            deferred, self.deferred = self.deferred, []
-            if self.root.nulled:
-                return _abandon([run for run, *_ in deferred])
-            await settle([run for run, *_ in deferred if not run.done])
-            for run, return_type, plan, position in deferred:
-                self._complete(run, return_type, plan, position, next_level)
-        return next_level
+            self._complete(value, plan.definition.type, plan, position, works)
+        pending[:] = still
+        return works
 
     def _resolve(self, plan: FieldPlan, source: Any) -> Any:
         func = plan.func

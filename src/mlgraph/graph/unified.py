@@ -114,8 +114,7 @@ def _zenml_source(info: Info, spec: ExecutionFilter, resource: zenml_wire.ZenMLR
     keep = Keep(spec)
     filters: dict[str, str] = {}
     if keep.statuses is not None:
-        natives = [native for native, unified in zenml.STATUS_MAP.items() if unified in keep.statuses]
-        filters["status"] = zenml_wire.oneof(natives or ["-"])
+        filters["status"] = zenml.status_filter(keep.statuses)
     if keep.after is not None:
         filters["start_time"] = f"gte:{_zenml_time(keep.after)}"
     elif keep.before is not None:

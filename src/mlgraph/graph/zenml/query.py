@@ -14,11 +14,11 @@ from strawberry.types import Info
 
 from mlgraph.backends import zenml as wire
 from mlgraph.graph.connection import Connection
+from mlgraph.graph.interfaces import ExecutionStatus
 from mlgraph.graph.lookahead import selected_names
 from mlgraph.graph.plan import wants_selection
 from mlgraph.graph.zenml.types import (
     NODE_TYPES,
-    ZenMLExecutionStatus,
     ZenMLArtifact,
     ZenMLArtifactVersion,
     ZenMLModel,
@@ -33,6 +33,7 @@ from mlgraph.graph.zenml.types import (
     ZenMLUser,
     load,
     page_of,
+    status_filter,
     zenml_id,
 )
 
@@ -91,10 +92,10 @@ class ZenMLQuery:
         first: int | None = None,
         after: str | None = None,
         name: str | None = None,
-        status: ZenMLExecutionStatus | None = None,
+        status: ExecutionStatus | None = None,
         pipeline_run: strawberry.ID | None = None,
     ) -> Connection[ZenMLStepRun] | None:
-        filters = _filters(name=name, status=status.value if status else None, pipeline_run_id=_id(pipeline_run, "ZenMLPipelineRun"))
+        filters = _filters(name=name, status=status_filter({status}) if status else None, pipeline_run_id=_id(pipeline_run, "ZenMLPipelineRun"))
         return await page_of(info, wire.STEP_RUNS, ZenMLStepRun, first, after, filters=filters)
 
     step_run = getter(ZenMLStepRun)
@@ -107,10 +108,10 @@ class ZenMLQuery:
         first: int | None = None,
         after: str | None = None,
         name: str | None = None,
-        status: ZenMLExecutionStatus | None = None,
+        status: ExecutionStatus | None = None,
         pipeline: strawberry.ID | None = None,
     ) -> Connection[ZenMLPipelineRun] | None:
-        filters = _filters(name=name, status=status.value if status else None, pipeline_id=_id(pipeline, "ZenMLPipeline"))
+        filters = _filters(name=name, status=status_filter({status}) if status else None, pipeline_id=_id(pipeline, "ZenMLPipeline"))
         return await page_of(info, wire.PIPELINE_RUNS, ZenMLPipelineRun, first, after, filters=filters)
 
     pipeline_run = getter(ZenMLPipelineRun)

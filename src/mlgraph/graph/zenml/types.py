@@ -75,6 +75,14 @@ STATUS_MAP: dict[str, ExecutionStatus] = {
 }
 
 
+def status_filter(statuses: set[ExecutionStatus]) -> str:
+    """ZenML's filter for the runs or steps in one of ``statuses``: every
+    native status that maps onto one of them (a filter no status matches
+    asks for none)."""
+    natives = [native for native, unified in STATUS_MAP.items() if unified in statuses]
+    return wire.oneof(natives or ["-"])
+
+
 T = TypeVar("T", bound="ZenMLNode")
 
 
