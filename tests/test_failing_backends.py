@@ -25,6 +25,7 @@ from mlgraph.demo import (
     Sandbox,
     build_sandbox,
 )
+from mlgraph.backends.errors import DISPLAY_NAMES
 from mlgraph.settings import AbacusSettings, DominoSettings, Settings, ZenMLSettings
 from tests.conftest import Gateway, open_gateway
 
@@ -107,6 +108,7 @@ def test_a_failing_backend_gives_a_coded_error_and_the_rest(
     part = answer.data[target.field]
     assert part is None or all(value is None for value in part.values())
     assert [(e["extensions"]["code"], e["extensions"].get("platform")) for e in answer.errors] == [(code, platform)]
+    assert DISPLAY_NAMES[platform] in answer.errors[0]["message"]  # one name for a platform in every message
     for other in PLATFORMS.values():
         if other is not target:
             assert all(value is not None for value in answer.data[other.field].values()), other.name
@@ -138,8 +140,12 @@ def test_a_backend_that_is_down(caplog: pytest.LogCaptureFixture) -> None:
             ("BACKEND_UNAVAILABLE", "zenml")
         ]
         assert "127.0.0.1" not in str(body) and "127.0.0.1" not in caplog.text
+        # The operator learns why (the start-up line says where); the client only that.
+        assert "zenml is unreachable: connection refused" in caplog.text
+        assert "refused" not in str(body)
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["platforms"] == {"zenml": "BACKEND_UNAVAILABLE"}
+        assert ready.json()["causes"] == {"zenml": "connection refused"} and "127.0.0.1" not in ready.text
         assert client.get("/healthz").json() == {"status": "ok"}
 
 

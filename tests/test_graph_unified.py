@@ -277,7 +277,7 @@ def test_a_slow_platform_is_left_out_after_the_deadline() -> None:
         assert page["incomplete"] is True
         assert page["failures"] == [{"platform": "ABACUS", "code": "BACKEND_UNAVAILABLE"}]
         assert {node["platform"] for node in page["nodes"]} <= {"ZENML", "DOMINO"} and page["nodes"]
-        assert answer.errors[0]["message"] == "abacus did not answer in 0.3 s"
+        assert answer.errors[0]["message"] == "Abacus.AI did not answer in 0.3 s"
 
 
 def test_errors_beside_data_carry_the_response_path(small: Gateway) -> None:

@@ -130,3 +130,18 @@ def test_example_query_cannot_break_out_of_script():
 def test_rejects_non_local_paths(kwargs):
     with pytest.raises(ValueError):
         graphiql_page(**kwargs)
+
+
+def test_the_favicon_is_served_without_a_key() -> None:
+    from fastapi.testclient import TestClient
+
+    from mlgraph.app import create_app
+    from mlgraph.security import hash_key
+    from mlgraph.settings import AuthSettings, Settings
+
+    settings = Settings(auth=AuthSettings(api_key_hashes=[hash_key("k" * 32)]))
+    with TestClient(create_app(settings)) as client:
+        icon = client.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+        assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO directory
+        assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 401

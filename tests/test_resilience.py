@@ -227,7 +227,7 @@ def test_a_timeout_is_backend_unavailable_naming_the_platform_not_the_url() -> N
     error, ledger, _ = run(never, lambda client: client.list(wire.USERS), timeout=0.05, retries=0)
     assert time.perf_counter() - started < 2
     assert isinstance(error, Unavailable)
-    assert str(error) == "zenml did not answer in time (0.05 s)"
+    assert str(error) == "ZenML did not answer in time (0.05 s)"
     assert "zenml.internal" not in str(error) and "8080" not in str(error)
     assert statuses(ledger) == [None]
 
@@ -583,7 +583,7 @@ def test_gateway_times_out_a_slow_platform_without_naming_its_url() -> None:
         (error,) = answer.errors
         assert error["extensions"] == {"code": "BACKEND_UNAVAILABLE", "platform": "zenml"}
         assert "sandbox" not in answer.raw.decode()
-        assert error["message"] == "zenml did not answer in time (0.1 s)"
+        assert error["message"] == "ZenML did not answer in time (0.1 s)"
         assert run_calls(answer) == [None, None]  # each attempt ended by the deadline, none answered
 
 

@@ -128,10 +128,10 @@ def test_ledger_records_path_without_host() -> None:
 @pytest.mark.parametrize(
     ("response", "message"),
     [
-        (httpx.Response(200, text="<html>not json</html>"), "zenml answered text/plain, not JSON"),
-        (httpx.Response(200, content=b'{"items": [\xff]}'), "zenml sent a body that is not JSON"),
-        (httpx.Response(200, json={"items": "nope"}), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),
-        (httpx.Response(200, json=page([{"body": {}}])), "zenml sent a malformed ZenMLPage[ZenMLUser] payload"),
+        (httpx.Response(200, text="<html>not json</html>"), "ZenML answered text/plain, not JSON"),
+        (httpx.Response(200, content=b'{"items": [\xff]}'), "ZenML sent a body that is not JSON"),
+        (httpx.Response(200, json={"items": "nope"}), "ZenML sent a malformed ZenMLPage[ZenMLUser] payload"),
+        (httpx.Response(200, json=page([{"body": {}}])), "ZenML sent a malformed ZenMLPage[ZenMLUser] payload"),
     ],
 )
 def test_bodies_are_parsed_from_bytes_and_classified(response: httpx.Response, message: str) -> None:

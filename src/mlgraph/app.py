@@ -16,10 +16,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
@@ -27,6 +28,7 @@ from starlette.requests import HTTPConnection
 from mlgraph import __version__
 from mlgraph.backends.cache import RecordCache
 from mlgraph.backends.connections import Connections
+from mlgraph.backends.diagnosis import cause_of
 from mlgraph.backends.errors import BackendError
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.abacus import AbacusClient
@@ -53,6 +55,8 @@ ASSETS_PATH = "/graphiql"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+FAVICON_PATH = "/favicon.ico"
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 
 EXAMPLE_QUERY = """\
 # A pipeline run, its steps, what each wrote, who wrote it.
@@ -78,6 +82,8 @@ query RunOverview {
 }
 """
 
+
+readiness_log = logging.getLogger("mlgraph.readiness")
 
 #: httpx logs every request's full URL at INFO: backend addresses (and query
 #: strings with ids) stay out of the gateway's log.
@@ -138,6 +144,8 @@ def create_app(
 
         def is_public(connection: HTTPConnection) -> bool:
             path = connection.scope["path"]
+            if path == FAVICON_PATH:
+                return True
             if path == READY_PATH:
                 return not settings.auth.protect_readyz
             if settings.graphiql:
@@ -176,6 +184,11 @@ def create_app(
     if settings.graphiql:
         app.mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")
 
+    @app.get(FAVICON_PATH, include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """The tab icon browsers ask for beside GraphiQL: no data, no key needed."""
+        return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get(HEALTH_PATH, include_in_schema=False)
     async def healthz() -> dict[str, str]:
         """The process is up; it says nothing of the backends."""
@@ -189,7 +202,9 @@ def create_app(
     @app.get(READY_PATH, include_in_schema=False)
     async def readyz() -> JSONResponse:
         """Whether every configured platform answers: 503 names the ones that do
-        not; ``circuits`` has each platform's breaker (closed, half_open, open)."""
+        not, with the cause an operator can act on (``causes``: refused, DNS,
+        TLS, timed out, credential refused; never an address or credential);
+        ``circuits`` has each platform's breaker (closed, half_open, open)."""
         clients: dict[str, ZenMLClient | DominoClient | AbacusClient] = {}
         if connections.zenml is not None:
             clients["zenml"] = ZenMLClient(connections.zenml, Ledger())
@@ -198,18 +213,24 @@ def create_app(
         if connections.abacus is not None:
             clients["abacus"] = AbacusClient(connections.abacus, Ledger())
 
-        async def state(client: ZenMLClient | DominoClient | AbacusClient) -> str:
+        causes: dict[str, str] = {}
+
+        async def state(name: str, client: ZenMLClient | DominoClient | AbacusClient) -> str:
             try:
                 await client.ping()
             except BackendError as exc:
+                causes[name] = cause_of(exc)
+                readiness_log.warning("%s is not ready: %s", name, causes[name])
                 return BACKEND_CODES.get(type(exc), "BACKEND_UNAVAILABLE")
             return "ok"
 
-        states = await asyncio.gather(*(state(client) for client in clients.values()))
+        states = await asyncio.gather(*(state(name, client) for name, client in clients.items()))
         platforms = dict(zip(clients, states))
         ready = all(state == "ok" for state in platforms.values())
         circuits = {name: c.circuit_state.value for name, c in configured.items()}
-        body = {"status": "ready" if ready else "unavailable", "platforms": platforms, "circuits": circuits}
+        body: dict[str, object] = {"status": "ready" if ready else "unavailable", "platforms": platforms, "circuits": circuits}
+        if causes:
+            body["causes"] = causes
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

@@ -17,6 +17,7 @@ write evicts what it changed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import re
 import time
@@ -35,6 +36,7 @@ from mlgraph.backends.errors import (
     Unavailable,
     sanitize,
 )
+from mlgraph.backends.diagnosis import cause_of
 from mlgraph.backends.ledger import BackendCall, CachedRead, Ledger
 from mlgraph.observability import context as observe
 from mlgraph.observability import tracing
@@ -50,6 +52,12 @@ from mlgraph.backends.resilience import (
     Sleep,
 )
 from mlgraph.settings import BackendSettings
+
+
+#: How often the same unreachable cause is logged again for a platform.
+UNREACHABLE_LOG_SECONDS = 60.0
+
+logger = logging.getLogger("mlgraph.backends")
 
 
 class BackendConnection:
@@ -71,6 +79,7 @@ class BackendConnection:
             limits=httpx.Limits(max_connections=max_connections),
         )
         self.configure(BackendSettings(url=base_url, timeout=timeout))
+        self._unreachable_logged: tuple[str, float] | None = None
 
     def configure(
         self, settings: BackendSettings, *, sleep: Sleep | None = None, clock: Clock | None = None
@@ -96,6 +105,19 @@ class BackendConnection:
             clock=clock,
         )
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds, clock=clock)
+
+    def note_unreachable(self, platform: str, cause: str) -> None:
+        """Tell the operator why the platform is unreachable: once per cause,
+        and again after ``UNREACHABLE_LOG_SECONDS``, not once per failed call.
+        The start-up line says where the platform is; this says why it did not
+        answer, never its address or credential."""
+        now = time.monotonic()
+        if self._unreachable_logged is not None:
+            last_cause, at = self._unreachable_logged
+            if last_cause == cause and now - at < UNREACHABLE_LOG_SECONDS:
+                return
+        self._unreachable_logged = (cause, now)
+        logger.warning("%s is unreachable: %s", platform, cause)
 
     @property
     def circuit_state(self) -> CircuitState:
@@ -325,7 +347,10 @@ class BackendClient:
                     response = await self._retry(request, response, begun)
         except (httpx.HTTPError, TimeoutError) as exc:
             breaker.failed()
-            raise self._unavailable(exc) from exc
+            failure = self._unavailable(exc)
+            failure.__cause__ = exc
+            connection.note_unreachable(self.platform, cause_of(failure))
+            raise failure from exc
         status = response.status_code
         if status >= 500 or status == 429:
             breaker.failed()

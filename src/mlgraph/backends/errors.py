@@ -18,10 +18,25 @@ def sanitize(text: str, limit: int = 200) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
+#: How messages name each platform; the code (``zenml``) is ``extensions.platform``.
+DISPLAY_NAMES = {"zenml": "ZenML", "domino": "Domino", "abacus": "Abacus.AI"}
+
+
+def display_name(platform: str) -> str:
+    return DISPLAY_NAMES.get(platform, platform)
+
+
 class BackendError(Exception):
-    """A backend call that did not produce the data asked for."""
+    """A backend call that did not produce the data asked for.
+
+    Messages are written starting with the platform's code (``zenml did not
+    answer``); they read with its name (``ZenML did not answer``), as every
+    other message of the gateway names it.
+    """
 
     def __init__(self, platform: str, message: str, status: int | None = None) -> None:
+        if message.startswith(platform) and message[len(platform) : len(platform) + 1] in (" ", ":"):
+            message = display_name(platform) + message[len(platform) :]
         super().__init__(message)
         self.platform = platform
         self.message = message

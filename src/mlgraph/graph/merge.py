@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from mlgraph.backends.errors import BackendError
+from mlgraph.backends.errors import BackendError, display_name
 from mlgraph.graph.connection import Edge, PageInfo
 from mlgraph.graph.errors import BACKEND_CODES, GatewayError, UserInputError
 from mlgraph.graph.interfaces import Platform
@@ -184,7 +184,7 @@ async def merged_page(
         if isinstance(outcome, (BackendError, GatewayError)):
             errors.append(PlatformFailed.of(outcome, lane.source.platform))
         elif isinstance(outcome, asyncio.TimeoutError):
-            message = f"{lane.source.platform} did not answer in {timeout:g} s"
+            message = f"{display_name(lane.source.platform)} did not answer in {timeout:g} s"
             errors.append(PlatformFailed(lane.source.platform, "BACKEND_UNAVAILABLE", message))
         elif isinstance(outcome, BaseException):
             raise outcome

@@ -25,7 +25,7 @@ from strawberry.types import Info
 
 from mlgraph.backends import abacus as abacus_wire
 from mlgraph.backends import zenml as zenml_wire
-from mlgraph.backends.errors import BackendError
+from mlgraph.backends.errors import BackendError, display_name
 from mlgraph.graph.abacus import types as abacus
 from mlgraph.graph.context import GraphContext, context_of, response_path
 from mlgraph.graph.connection import Window
@@ -290,7 +290,7 @@ async def _merged(
         if isinstance(outcome, (BackendError, GatewayError)):
             failed.append(PlatformFailed.of(outcome, platform.value))
         elif isinstance(outcome, asyncio.TimeoutError):
-            failed.append(PlatformFailed(platform.value, "BACKEND_UNAVAILABLE", f"{platform.value} did not answer in {timeout:g} s"))
+            failed.append(PlatformFailed(platform.value, "BACKEND_UNAVAILABLE", f"{display_name(platform.value)} did not answer in {timeout:g} s"))
         elif isinstance(outcome, BaseException):
             raise outcome
         else:
