@@ -147,6 +147,7 @@ def test_readyz_reports_each_platform(gateway: Gateway, faults: Faults) -> None:
         "status": "unavailable",
         "platforms": {"zenml": "BACKEND_UNAVAILABLE", "domino": "ok", "abacus": "ok"},
         "circuits": closed,
+        "causes": {"zenml": "server error (503)"},
     }
     assert "sandbox" not in down.text
     faults.set("/api/users/v1/self", status=401)
