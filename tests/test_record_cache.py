@@ -48,7 +48,9 @@ from tests.test_cache_headers import TENANT_A, TENANT_B, PerKeyDomino
 QUERIES = Path(__file__).resolve().parents[1] / "benchmarks" / "queries"
 RUN_QUERY = (QUERIES / "zenml_run.graphql").read_text()
 ABACUS_QUERY = (QUERIES / "abacus_version.graphql").read_text()
-ON = CacheSettings(enabled=True)
+#: Lists that can grow are kept for a few seconds (``listing_ttl_seconds``);
+#: the tests of what cannot change keep none, test_lists_* below test those.
+ON = CacheSettings(enabled=True, listing_ttl_seconds=0)
 JOB = """query($id: ID!) { domino { job(id: $id) { nativeId status tags { name } } } }"""
 TAG = """mutation($job: ID!, $tag: String!) { tagDominoJob(job: $job, tag: $tag) { tags { name } } }"""
 STEPS = """query($id: ID!) { zenml { pipelineRun(id: $id) { steps(first: 100) { nodes {
@@ -473,3 +475,39 @@ def test_a_finished_step_never_vouches_for_its_running_run() -> None:
         assert (await view.lookup("step")).entry is not None and (await view.lookup("page")).entry is None
 
     asyncio.run(scenario())
+
+
+# ---------------------------------------------------------------- lists that can grow
+
+LISTING_ON = CacheSettings(enabled=True, listing_ttl_seconds=5)
+FAILED_JOBS = """query($p: ID!) { domino { jobs(project: $p, first: 100) { totalCount nodes { nativeId } } } }"""
+START = """mutation($p: ID!) { startDominoJob(input: {project: $p, runCommand: "train.py"}) { nativeId } }"""
+
+
+def test_lists_are_kept_for_their_ttl_and_evicted_by_a_write() -> None:
+    sandbox, clock = build_sandbox(), Clock()
+    project = next(p.id for p in sandbox.domino.projects if sandbox.domino.can_access(p.id))
+    for ask in gateway_over(sandbox, replica(sandbox, Settings(cache=LISTING_ON), clock=clock)):
+        cold = ask(FAILED_JOBS, {"p": project})
+        assert cold.errors == [] and cold.calls == 1
+        warm = ask(FAILED_JOBS, {"p": project})
+        assert warm.calls == 0 and warm.data == cold.data and warm.ledger["cached"] == 1
+        clock.now += LISTING_ON.listing_ttl_seconds + 1
+        assert ask(FAILED_JOBS, {"p": project}).calls == 1  # expired: read again
+        started = ask(START, {"p": project})
+        assert started.errors == []
+        after = ask(FAILED_JOBS, {"p": project})  # the write evicted every list of the platform
+        assert after.calls == 1
+        assert after.data["domino"]["jobs"]["totalCount"] == cold.data["domino"]["jobs"]["totalCount"] + 1
+
+
+def test_a_running_runs_steps_are_a_listing_not_a_record_that_cannot_change() -> None:
+    sandbox, clock = build_sandbox(), Clock()
+    for ask in gateway_over(sandbox, replica(sandbox, Settings(cache=LISTING_ON), clock=clock)):
+        running = {"id": run_id(sandbox, "running")}
+        ask(RUN_QUERY, running)
+        again = ask(RUN_QUERY, running)
+        assert all(entry["kind"] == "listing" for entry in again.ledger["cachedEntries"] if "/steps" in entry["path"])
+        clock.now += LISTING_ON.listing_ttl_seconds + 1
+        later = ask(RUN_QUERY, running)
+        assert any("/steps" in entry["path"] for entry in later.ledger["entries"])

@@ -67,6 +67,13 @@ class BackendSettings(BaseModel):
     breaker_cooldown_seconds: float = Field(
         30.0, gt=0, description="How long an open circuit refuses calls before one probe call goes through."
     )
+    max_calls_in_flight: int = Field(
+        24, ge=0, le=1024,
+        description="Calls to the platform in flight at once, across every request of the process; the next wait "
+        "their turn, within the call's timeout (past it: BACKEND_UNAVAILABLE for this platform only); 0: no bound "
+        "but the connection pool's 32. 24 is three requests' fan-out (max_concurrency 8) and stays under the pool "
+        "of 32, so calls queue in the gateway, counted, not inside httpx; the pool grows to a larger value.",
+    )
 
 
     @field_validator("url")
@@ -168,6 +175,11 @@ class CacheSettings(BaseModel):
         description="How long a record that can no longer change is kept: it bounds how long a credential revoked "
         "on the platform, or a change made there behind the gateway (a finished job's tags), goes unseen.",
     )
+    listing_ttl_seconds: int = Field(
+        5, ge=0,
+        description="How long a list that can grow (runs, jobs, a pipeline's versions) is kept: a dashboard "
+        "refreshing every few seconds reads it once; a write through the gateway evicts it at once. 0: not kept.",
+    )
     catalogue_ttl_seconds: int = Field(
         60, ge=0,
         description="How long users, projects, hardware tiers, pipelines, models and the like are kept; 0: not kept.",
@@ -208,8 +220,8 @@ class Settings(BaseSettings):
     persisted: PersistedSettings = Field(default_factory=PersistedSettings)
     redis_url: SecretStr | None = Field(
         None,
-        description="redis://… : APQ registrations and the record cache shared by every replica; unset keeps them "
-        "in memory.",
+        description="redis://… : APQ registrations, the record cache and the rate counts shared by every replica; "
+        "unset keeps them in memory.",
     )
     cache: CacheSettings = Field(default_factory=CacheSettings)
     graphiql: bool = Field(True, description="Serve GraphiQL to browsers at GET /graphql.")
@@ -315,6 +327,30 @@ class LimitSettings(BaseModel):
     )
     rate_per_minute: int = Field(
         600, ge=0, description="Requests a client (API key, else IP) may make a minute, in bursts up to that; 0: no limit."
+    )
+    max_concurrent_requests: int = Field(
+        64, ge=0,
+        description="GraphQL requests a worker executes at once; the next wait their turn; 0: no bound. A worker's "
+        "CPU completes some 40-60 typical queries a second (15-28 ms each) while most of a request's time is spent "
+        "waiting on platforms, so 64 keeps it busy through a few hundred ms of backend latency; more would only "
+        "slow every request down together.",
+    )
+    admission_timeout_seconds: float = Field(
+        2.0, ge=0,
+        description="How long a request over max_concurrent_requests waits for a slot before 503 OVERLOADED (with "
+        "Retry-After); 0: refused at once. A longer wait means the worker is overloaded, not bursting: a quick "
+        "refusal lets the client or load balancer try elsewhere.",
+    )
+    rate_redis_prefix: str = Field(
+        "mlgraph:ratelimit:", min_length=1,
+        description="Key prefix of the rate counts in Redis (with redis_url): processes sharing it share the limit.",
+    )
+    rate_redis_timeout: float = Field(
+        0.25, gt=0, description="Seconds before a Redis call of the rate limit counts as failed."
+    )
+    rate_redis_retry_seconds: float = Field(
+        10.0, gt=0,
+        description="After a Redis failure, how long each process counts in its own memory before trying Redis again.",
     )
 
 

@@ -26,7 +26,8 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from mlgraph.backends.cache import Entry, Keep, RecordCache, RequestRecords
+from mlgraph.admission import Slots
+from mlgraph.backends.cache import LISTING, LISTINGS, Entry, Keep, RecordCache, RequestRecords
 from mlgraph.backends.errors import (
     BackendError,
     BadResponse,
@@ -56,6 +57,13 @@ from mlgraph.settings import BackendSettings
 
 #: How often the same unreachable cause is logged again for a platform.
 UNREACHABLE_LOG_SECONDS = 60.0
+#: Connections a platform's pool keeps at least; ``pool_size`` grows it to the
+#: platform's ``max_calls_in_flight``, so calls never wait inside httpx.
+POOL_CONNECTIONS = 32
+
+
+def pool_size(settings: BackendSettings) -> int:
+    return max(POOL_CONNECTIONS, settings.max_calls_in_flight)
 
 logger = logging.getLogger("mlgraph.backends")
 
@@ -69,7 +77,7 @@ class BackendConnection:
         base_url: str,
         *,
         timeout: float,
-        max_connections: int = 32,
+        max_connections: int = POOL_CONNECTIONS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = httpx.AsyncClient(
@@ -84,7 +92,8 @@ class BackendConnection:
     def configure(
         self, settings: BackendSettings, *, sleep: Sleep | None = None, clock: Clock | None = None
     ) -> None:
-        """Timeout, retries and circuit breaker from a platform's settings.
+        """Timeout, retries, circuit breaker and the bound on calls in flight
+        from a platform's settings.
 
         The platform connections are built from their own arguments; this
         applies what every platform shares (``Connections.from_settings``
@@ -105,6 +114,8 @@ class BackendConnection:
             clock=clock,
         )
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_seconds, clock=clock)
+        #: Exchanges in flight across every request (``BackendClient._attempt``).
+        self.slots = Slots(settings.max_calls_in_flight)
 
     def note_unreachable(self, platform: str, cause: str) -> None:
         """Tell the operator why the platform is unreachable: once per cause,
@@ -184,6 +195,11 @@ class BackendClient:
         ``answer`` (None: refused or unanswered, yet maybe applied)."""
         return ()
 
+    def lists(self, request: httpx.Request) -> bool:
+        """Whether a read lists records (kept as a listing when nothing in it
+        is kept longer); platforms override."""
+        return False
+
     async def send(
         self,
         method: str,
@@ -249,6 +265,8 @@ class BackendClient:
             return seen.entry.response(request)
         response = await self._start(request, True, issued)
         verdict = self.cache_class(request, response.content) if response.status_code == 200 else None
+        if verdict is None and response.status_code == 200 and self.lists(request) and records.keeps(LISTING):
+            verdict = Keep(LISTING, related=(LISTINGS,))
         if verdict is not None:
             await records.keep(key, seen, response, verdict)
         observe.record_cache_lookup(self.platform, verdict.kind if verdict else "live", hit=False)
@@ -263,7 +281,7 @@ class BackendClient:
             return response
         finally:
             answer = response.content if response is not None and response.status_code < 300 else None
-            await records.evict(self.cache_evicts(request, answer))
+            await records.evict([*self.cache_evicts(request, answer), LISTINGS])
 
     def _record_cached(self, request: httpx.Request, entry: Entry) -> None:
         path = request.url.raw_path.decode("ascii", "replace")
@@ -375,13 +393,39 @@ class BackendClient:
     async def _attempt(self, request: httpx.Request, timeout: float, issued: float | None = None) -> httpx.Response:
         """One exchange on the wire, recorded in the ledger whatever its end.
 
-        The deadline covers the whole exchange: httpx's own timeouts bound
+        It first waits for one of the platform's slots (``max_calls_in_flight``,
+        shared by every request), within ``timeout``. The deadline covers the
+        wait and the whole exchange: httpx's own timeouts bound
         each phase (a body trickled a byte at a time never trips them) and
         in-process transports ignore them.
         """
         with tracing.span(f"{self.platform} {request.method}", {"mlgraph.platform": self.platform}):
             tracing.inject(request.headers)
-            return await self._attempt_traced(request, timeout, issued)
+            slots = self.connection.slots
+            if slots.free():
+                taken, left = await slots.acquire(), timeout
+            else:
+                waited = time.perf_counter()
+                try:
+                    async with asyncio.timeout(timeout):
+                        taken = await slots.acquire()
+                except TimeoutError:
+                    raise self._no_slot(slots.limit, timeout) from None
+                left = timeout - (time.perf_counter() - waited)
+            try:
+                return await self._attempt_traced(request, left, issued)
+            finally:
+                slots.release(taken)
+
+    def _no_slot(self, limit: int, timeout: float) -> Unavailable:
+        """A call that waited its whole timeout for one of the platform's
+        ``max_calls_in_flight`` slots: never sent, so neither recorded in the
+        ledger, nor retried, nor a failure of the platform for its circuit."""
+        observe.backend_slot_timeout(self.platform)
+        return Unavailable(
+            self.platform,
+            f"{self.platform} is busy: its bound of {limit} calls in flight left no room within {timeout:g} s",
+        )
 
     async def _attempt_traced(self, request: httpx.Request, timeout: float, issued: float | None) -> httpx.Response:
         """The attempt inside its span (the span carries ``traceparent`` to the platform)."""

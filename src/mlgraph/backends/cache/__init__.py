@@ -8,8 +8,8 @@ a terminal record for ``cache.terminal_ttl_seconds``, a catalogue for
 the gateway evicts the records it names (``cache_evicts``).
 """
 
-from mlgraph.backends.cache.entry import CATALOGUE, TERMINAL, Entry, Keep
+from mlgraph.backends.cache.entry import CATALOGUE, LISTING, LISTINGS, TERMINAL, Entry, Keep
 from mlgraph.backends.cache.records import RecordCache, RequestRecords
 from mlgraph.backends.cache.wire import read_json, records_of
 
-__all__ = ["CATALOGUE", "TERMINAL", "Entry", "Keep", "RecordCache", "RequestRecords", "read_json", "records_of"]
+__all__ = ["CATALOGUE", "LISTING", "LISTINGS", "TERMINAL", "Entry", "Keep", "RecordCache", "RequestRecords", "read_json", "records_of"]

@@ -9,10 +9,16 @@ from typing import Literal
 import httpx
 
 #: Classes of record, each with its own TTL: a record that can no longer
-#: change, and a catalogue that changes slowly.
+#: change, a catalogue that changes slowly, and a list that can grow (runs,
+#: jobs, a pipeline's versions), kept for the few seconds a dashboard's
+#: refresh takes and evicted by any write through the gateway.
 TERMINAL = "terminal"
 CATALOGUE = "catalogue"
-Kind = Literal["terminal", "catalogue"]
+LISTING = "listing"
+Kind = Literal["terminal", "catalogue", "listing"]
+#: The tag every listing carries: a write to a platform evicts its lists, since
+#: a new run or job is in none of their ids.
+LISTINGS = "*listings*"
 
 
 @dataclass(frozen=True, slots=True)

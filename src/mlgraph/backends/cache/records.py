@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from mlgraph.backends.cache.entry import CATALOGUE, TERMINAL, Entry, Keep, Kind
+from mlgraph.backends.cache.entry import CATALOGUE, LISTING, TERMINAL, Entry, Keep, Kind
 from mlgraph.backends.cache.memory import MemoryRecords
 from mlgraph.backends.cache.redis import RedisRecords
 from mlgraph.backends.cache.store import Lookup, RecordStore
@@ -41,6 +41,7 @@ class RecordCache:
         self.ttls: dict[Kind, float] = {
             TERMINAL: settings.terminal_ttl_seconds,
             CATALOGUE: settings.catalogue_ttl_seconds,
+            LISTING: settings.listing_ttl_seconds,
         }
 
     @classmethod
@@ -65,6 +66,10 @@ class RecordCache:
 
 class RequestRecords:
     """One request's use of the cache for one platform and credential."""
+
+    def keeps(self, kind: Kind) -> bool:
+        """Whether answers of ``kind`` are kept at all (a TTL of 0 keeps none)."""
+        return bool(self.cache.ttls[kind])
 
     def __init__(self, cache: RecordCache, platform: str, backend: str, credential: str) -> None:
         self.cache = cache

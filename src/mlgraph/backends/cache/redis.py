@@ -89,7 +89,7 @@ class RedisRecords:
     def open(cls, url: str, settings: CacheSettings, memory: MemoryRecords, clock: Clock) -> RedisRecords:
         fallback = f"answering from this process's memory for {settings.redis_retry_seconds:g} s"
         link = RedisLink(url, settings.redis_timeout, logger, "record cache", fallback, False)
-        tag_ttl = max(settings.terminal_ttl_seconds, settings.catalogue_ttl_seconds)
+        tag_ttl = max(settings.terminal_ttl_seconds, settings.catalogue_ttl_seconds, settings.listing_ttl_seconds)
         return cls(link, settings.redis_prefix, memory, settings.redis_retry_seconds, tag_ttl, clock)
 
     @property
