@@ -15,8 +15,8 @@ It answers the canonical query in its own schema shape
 (`benchmarks/peer/zenml_run.graphql`) with the same data.
 
 One measurement starts, for each N, a ZenML emulator (the data set and
-latency of `benchmarks.servers emulator`, plus a call counter at
-`/__bench/calls`), the mlgraph gateway (`benchmarks.servers gateway`, as
+latency of `benchmarks.servers emulator`, plus its call counter at
+`/__bench/calls`: `--count-calls`), the mlgraph gateway (`benchmarks.servers gateway`, as
 `benchmarks.run` starts it) and the peer, both pointed at that emulator, and
 measures three sides on the same run: mlgraph, the peer, and the hand-written
 REST client of `benchmarks.run` (`zenml_baseline_op`). For each side: backend
@@ -124,72 +124,6 @@ class PeerServer(Server):
         )
 
 
-@dataclass
-class CountingEmulator(Server):
-    """The benchmark's ZenML emulator with a call counter (`python -m benchmarks.peer emulator`)."""
-
-    def start(self) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="mlgraph-bench-emulator-", suffix=".log", delete=False)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLGRAPH_")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.peer", "emulator", "--port", str(self.port), *self.args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-
-class CallCounter:
-    """ASGI wrapper over `benchmarks.servers.emulator_app`: `GET /__bench/calls`
-    answers the requests the emulator logged (`app.state.calls`, every request
-    it received) since the last `POST /__bench/calls/reset`, and the round
-    trips they took: the longest chain of requests each sent after the one
-    before it was answered (timed here, outside the injected latency)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        inner = app
-        while not hasattr(getattr(inner, "state", None), "calls"):
-            inner = inner.app  # LatencyControl -> the Starlette emulator
-        self.calls: list[tuple[str, str]] = inner.state.calls
-        self.spans: list[tuple[float, float]] = []
-
-    def round_trips(self) -> int:
-        chain: list[tuple[float, int]] = []  # (end, longest chain ending with this request)
-        for start, end in sorted(self.spans):
-            chain.append((end, 1 + max((n for e, n in chain if e <= start), default=0)))
-        return max((n for _, n in chain), default=0)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"].startswith("/__bench/calls"):
-            if scope["path"].endswith("/reset"):
-                self.calls.clear()
-                self.spans.clear()
-            body = json.dumps({
-                "count": len(self.calls), "calls": [path for _, path in self.calls], "round_trips": self.round_trips(),
-            }).encode()
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": body})
-            return
-        started = time.perf_counter()
-
-        async def timed_send(message: Any) -> None:
-            await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                self.spans.append((started, time.perf_counter()))
-
-        await self.app(scope, receive, timed_send)
-
-
-def serve_emulator(steps: int, latency_ms: float, port: int) -> None:
-    import uvicorn
-
-    from benchmarks.servers import emulator_app
-
-    uvicorn.run(CallCounter(emulator_app(steps, latency_ms)), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
 # ------------------------------------------------------------------ measuring
 
 
@@ -247,6 +181,25 @@ def rows_from_rest(steps: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return rows
 
 
+async def answer(
+    client: httpx.AsyncClient, name: str, url: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """A GraphQL server's answer, after checking it has data and no errors."""
+    payload = (await client.post(url + "/graphql", json={"query": query, "variables": variables})).json()
+    if payload.get("errors") or not payload.get("data"):
+        raise RuntimeError(f"{name} answered errors: {str(payload.get('errors'))[:500]}")
+    return payload
+
+
+async def rest_rows(client: httpx.AsyncClient, emulator_url: str, run_id: str, n: int) -> list[tuple[Any, ...]]:
+    """The rows out of the run's hydrated steps, read from the emulator as the baseline reads them."""
+    steps = (await client.get(
+        emulator_url + "/api/v1/steps",
+        params={"pipeline_run_id": run_id, "hydrate": "true", "size": str(n), "sort_by": "created"},
+    )).json()["items"]
+    return rows_from_rest(steps)
+
+
 async def backend_calls(client: httpx.AsyncClient, emulator: Server, op: Op) -> dict[str, Any]:
     """One `op` between two reads of the emulator's counter: its calls, the
     requests (raw path and query, in arrival order), the round trips they
@@ -270,6 +223,38 @@ def summary(times: list[float]) -> dict[str, float]:
     }
 
 
+async def take_turns(
+    client: httpx.AsyncClient, ops: dict[str, Op], processes: dict[str, Server], rounds: int, samples: int
+) -> dict[str, dict[str, Any]]:
+    """Sequential latency, one client: a warm-up of 3 each, then `rounds`
+    rounds in which the sides take turns, `samples` queries each. Per side:
+    every round's summary with its times, all rounds pooled, and the CPU ms a
+    query of its process in `processes` (/proc)."""
+    out: dict[str, dict[str, Any]] = {side: {"rounds": []} for side in ops}
+    for op in ops.values():
+        for _ in range(3):
+            await op(client)
+    for _ in range(rounds):
+        for side, op in ops.items():
+            cpu = processes[side].cpu_seconds() if side in processes else None
+            times = []
+            for _ in range(samples):
+                t0 = time.perf_counter()
+                await op(client)
+                times.append((time.perf_counter() - t0) * 1000)
+            result = summary(times)
+            if cpu is not None:
+                result["gateway_cpu_ms_per_query"] = round((processes[side].cpu_seconds() - cpu) * 1000 / samples, 2)
+            out[side]["rounds"].append(result | {"times_ms": [round(t, 2) for t in times]})
+    for side in ops:
+        pooled = [t for r in out[side]["rounds"] for t in r["times_ms"]]
+        out[side]["all_rounds"] = summary(pooled)
+        cpu = [r["gateway_cpu_ms_per_query"] for r in out[side]["rounds"] if "gateway_cpu_ms_per_query" in r]
+        if cpu:
+            out[side]["all_rounds"]["gateway_cpu_ms_per_query"] = round(statistics.fmean(cpu), 2)
+    return out
+
+
 async def measure_n(n: int, latency_ms: float, rounds: int, samples: int) -> dict[str, Any]:
     dataset = generate(n)
     run = next(r for r in dataset.runs if r.status == "completed")
@@ -283,7 +268,8 @@ async def measure_n(n: int, latency_ms: float, rounds: int, samples: int) -> dic
 
     try:
         emulator = started(
-            CountingEmulator("emulator", free_port(), ["--steps", str(n), "--latency-ms", str(latency_ms)]), "/api/v1/info"
+            Server("emulator", free_port(), ["--steps", str(n), "--latency-ms", str(latency_ms), "--count-calls"]),
+            "/api/v1/info",
         )
         mlgraph = started(Server("gateway", free_port(), ["--zenml-url", emulator.url]), "/healthz")
         peer = started(PeerServer("peer", free_port(), [], zenml_url=emulator.url), "/readiness")
@@ -296,16 +282,12 @@ async def measure_n(n: int, latency_ms: float, rounds: int, samples: int) -> dic
         out: dict[str, Any] = {"n": n, "run_id": run.id}
         async with httpx.AsyncClient(timeout=120) as client:
             # Same data on all three sides.
-            ml = (await client.post(mlgraph.url + "/graphql", json={"query": RUN_QUERY, "variables": {"id": run.id}})).json()
-            pe = (await client.post(peer.url + "/graphql", json={"query": PEER_QUERY, "variables": {"id": run.id}})).json()
-            for name, answer in (("mlgraph", ml), ("peer", pe)):
-                if answer.get("errors") or not answer.get("data"):
-                    raise RuntimeError(f"{name} answered errors: {str(answer.get('errors'))[:500]}")
-            steps = (await client.get(
-                emulator.url + "/api/v1/steps",
-                params={"pipeline_run_id": run.id, "hydrate": "true", "size": str(n), "sort_by": "created"},
-            )).json()["items"]
-            rows = {"mlgraph": rows_from_mlgraph(ml["data"]), "peer": rows_from_peer(pe["data"]), "baseline": rows_from_rest(steps)}
+            ml = await answer(client, "mlgraph", mlgraph.url, RUN_QUERY, {"id": run.id})
+            pe = await answer(client, "peer", peer.url, PEER_QUERY, {"id": run.id})
+            rows = {
+                "mlgraph": rows_from_mlgraph(ml["data"]), "peer": rows_from_peer(pe["data"]),
+                "baseline": await rest_rows(client, emulator.url, run.id, n),
+            }
             if not (rows["mlgraph"] == rows["peer"] == rows["baseline"]) or len(rows["mlgraph"]) != n:
                 raise RuntimeError("the three sides disagree on the run's steps, outputs, producers or users")
             out["outputs"] = sum(len(outs) for _, outs in rows["mlgraph"])
@@ -313,31 +295,9 @@ async def measure_n(n: int, latency_ms: float, rounds: int, samples: int) -> dic
             out["peer_bytes_without_join_keys"] = len(compact(without_join_keys(pe)))
             out["mlgraph_bytes_compact"] = len(compact(ml))
             for side, op in ops.items():
-                out[side] = await backend_calls(client, emulator, op) | {"rounds": []}
-            # Latency: a warm-up each, then the sides take turns, `samples` each a round.
-            for op in ops.values():
-                for _ in range(3):
-                    await op(client)
-            for _ in range(rounds):
-                for side, op in ops.items():
-                    cpu = processes[side].cpu_seconds() if side in processes else None
-                    times = []
-                    for _ in range(samples):
-                        t0 = time.perf_counter()
-                        await op(client)
-                        times.append((time.perf_counter() - t0) * 1000)
-                    result = summary(times)
-                    if cpu is not None:
-                        result["gateway_cpu_ms_per_query"] = round(
-                            (processes[side].cpu_seconds() - cpu) * 1000 / samples, 2
-                        )
-                    out[side]["rounds"].append(result | {"times_ms": [round(t, 2) for t in times]})
-        for side in SIDES:
-            pooled = [t for r in out[side]["rounds"] for t in r["times_ms"]]
-            out[side]["all_rounds"] = summary(pooled)
-            cpu = [r["gateway_cpu_ms_per_query"] for r in out[side]["rounds"] if "gateway_cpu_ms_per_query" in r]
-            if cpu:
-                out[side]["all_rounds"]["gateway_cpu_ms_per_query"] = round(statistics.fmean(cpu), 2)
+                out[side] = await backend_calls(client, emulator, op)
+            for side, timed in (await take_turns(client, ops, processes, rounds, samples)).items():
+                out[side] |= timed
         out["ratio_mlgraph_over_peer"] = ratios(out["mlgraph"], out["peer"])
         out["ratio_mlgraph_over_baseline"] = ratios(out["mlgraph"], out["baseline"])
         return out
@@ -532,10 +492,6 @@ def main(argv: list[str] | None = None) -> None:
     serve_cmd = sub.add_parser("serve", help="run the peer gateway in the foreground")
     serve_cmd.add_argument("--zenml-url", required=True)
     serve_cmd.add_argument("--port", type=int, default=4000)
-    emulator_cmd = sub.add_parser("emulator", help="(internal) the ZenML emulator with a call counter")
-    emulator_cmd.add_argument("--port", type=int, required=True)
-    emulator_cmd.add_argument("--steps", type=int, default=10)
-    emulator_cmd.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--latency-ms", type=float, default=20.0, help="injected backend latency per call")
     parser.add_argument("--n", type=int, nargs="+", default=[10, 100], help="step counts to measure")
     parser.add_argument("--rounds", type=int, default=3, help="latency rounds per side")
@@ -548,8 +504,6 @@ def main(argv: list[str] | None = None) -> None:
         print(compose())
     elif args.command == "serve":
         serve(args.zenml_url, args.port)
-    elif args.command == "emulator":
-        serve_emulator(args.steps, args.latency_ms, args.port)
     else:
         results = asyncio.run(main_async(args))
         args.out.mkdir(parents=True, exist_ok=True)

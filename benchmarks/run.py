@@ -122,20 +122,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def source_fingerprint() -> dict[str, Any]:
+def source_fingerprint(root: Path = ROOT) -> dict[str, Any]:
     """What code the run measured: the commit and a hash of src/ as it is on
     disk (uncommitted edits included), so a run during which src/ changed is
-    visible in its results."""
+    visible in its results. `root` is another tree's (a `git archive` of an
+    earlier commit: no commit, only the hash)."""
     import hashlib
 
     digest = hashlib.sha256()
-    files = sorted((ROOT / "src").rglob("*.py"))
+    files = sorted((root / "src").rglob("*.py"))
     for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip() or None
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip() if (root / ".git").exists() else None
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {"commit": commit, "src_sha256": digest.hexdigest()[:16], "files": len(files)}
@@ -159,6 +160,9 @@ class Server:
     args: list[str]
     proc: subprocess.Popen[bytes] | None = None
     log: Any = None
+    #: Set in the server's environment, over the harness's less its MLGRAPH_* variables
+    #: (`MLGRAPH_CACHE__ENABLED=false`; `PYTHONPATH` to run another tree's src/).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -167,7 +171,7 @@ class Server:
     def start(self) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix=f"mlgraph-bench-{self.kind}-", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", "benchmarks.servers", self.kind, "--port", str(self.port), *self.args]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLGRAPH_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLGRAPH_")} | self.env
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -569,11 +573,12 @@ class Harness:
     tools: list[str]
     servers: list[Server] = field(default_factory=list)
 
-    def start(self, kind: str, args: list[str], probe: str) -> Server:
-        """Start a server on a free port; once more on another port if it dies
-        at start-up (a port taken between choosing and binding it)."""
+    def start(self, kind: str, args: list[str], probe: str, env: dict[str, str] | None = None) -> Server:
+        """Start a server on a free port (`env` over the harness's environment,
+        as `Server.env`); once more on another port if it dies at start-up (a
+        port taken between choosing and binding it)."""
         for attempt in (1, 2):
-            server = Server(kind, free_port(), args)
+            server = Server(kind, free_port(), args, env=env or {})
             self.servers.append(server)
             server.start()
             try:

@@ -6,6 +6,13 @@
     python -m benchmarks.servers gateway --port P --zenml-url http://127.0.0.1:Q --domino-url http://127.0.0.1:R \
         --abacus-url http://127.0.0.1:S
     python -m benchmarks.servers plain --port P
+    python -m benchmarks.servers demo --port P --latency-ms 20
+
+`--count-calls` wraps an emulator in `CallCounter`: `GET /__bench/calls`
+answers the requests it received since `POST /__bench/calls/reset` and the
+round trips they took. The `demo` kind is the demo's gateway (`mlgraph demo`'s
+data, its emulators in-process) with the injected latency; its
+`/__bench/calls` answers each emulator's request count.
 
 The gateway is served through `mlgraph.cli.run_server` (what `mlgraph serve`
 runs) when it exists; the emulator and the plain app through `uvicorn.run`
@@ -26,7 +33,11 @@ phase).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
+import time
+from typing import Any
 
 import uvicorn
 
@@ -136,10 +147,79 @@ class LatencyControl:
 
             query = parse_qs(scope.get("query_string", b"").decode())
             self.faults.latency_ms = float(query.get("ms", ["0"])[0])
-            body = f'{{"latency_ms":{self.faults.latency_ms}}}'.encode()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, {"latency_ms": self.faults.latency_ms})
+            return
+        await self.app(scope, receive, send)
+
+
+async def send_json(send: Any, payload: Any) -> None:
+    """Answer an ASGI request with `payload` as JSON (the harness's own routes)."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+
+class CallCounter:
+    """ASGI wrapper over an emulator app (`--count-calls`): `GET /__bench/calls`
+    answers the requests the emulator logged (`app.state.calls`, every request
+    it received) since the last `POST /__bench/calls/reset`, and the round
+    trips they took: the longest chain of requests each sent after the one
+    before it was answered (timed here, outside the injected latency)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        inner = app
+        while not hasattr(getattr(inner, "state", None), "calls"):
+            inner = inner.app  # LatencyControl -> the Starlette emulator
+        self.calls: list[tuple[str, str]] = inner.state.calls
+        self.spans: list[tuple[float, float]] = []
+
+    def round_trips(self) -> int:
+        chain: list[tuple[float, int]] = []  # (end, longest chain ending with this request)
+        for start, end in sorted(self.spans):
+            chain.append((end, 1 + max((n for e, n in chain if e <= start), default=0)))
+        return max((n for _, n in chain), default=0)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/__bench/calls"):
+            if scope["path"].endswith("/reset"):
+                self.calls.clear()
+                self.spans.clear()
+            await send_json(send, {
+                "count": len(self.calls), "calls": [path for _, path in self.calls], "round_trips": self.round_trips(),
+            })
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.spans.append((started, time.perf_counter()))
+
+        await self.app(scope, receive, timed_send)
+
+
+class DemoCalls:
+    """ASGI wrapper over the demo gateway: `GET /__bench/calls` answers how many
+    requests each of its in-process emulators received since the last
+    `POST /__bench/calls/reset`, by platform. Their logs keep every entry
+    here (the emulators keep only the newest 10,000 by default)."""
+
+    def __init__(self, app: Any, logs: dict[str, list[tuple[str, str]]]) -> None:
+        self.app = app
+        self.logs = logs
+        for log in logs.values():
+            if hasattr(log, "limit"):
+                log.limit = sys.maxsize
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/__bench/calls"):
+            if scope["path"].endswith("/reset"):
+                for log in self.logs.values():
+                    log.clear()
+            await send_json(send, {name: len(log) for name, log in self.logs.items()})
             return
         await self.app(scope, receive, send)
 
@@ -182,15 +262,31 @@ def gateway_app(  # type: ignore[no-untyped-def]
     if abacus_url:
         os.environ["MLGRAPH_ABACUS__URL"] = abacus_url
         os.environ["MLGRAPH_ABACUS__API_KEY"] = ABACUS_API_KEY
-    # The per-client rate limit (600 a minute by default) would answer the
-    # load generator, one client, with 429s: it measures the limiter, not the
-    # gateway. Every other setting (timeouts, retries, circuit breakers,
-    # query limits) stays at its default.
-    os.environ["MLGRAPH_LIMITS__RATE_PER_MINUTE"] = "0"
     from mlgraph.app import create_app
+
+    return create_app(gateway_settings())
+
+
+def gateway_settings():  # type: ignore[no-untyped-def]
+    """The settings from the environment, the rate limit off. The per-client
+    rate limit (600 a minute by default) would answer the load generator, one
+    client, with 429s: it measures the limiter, not the gateway. Every other
+    setting (timeouts, retries, circuit breakers, query limits, the record
+    cache) stays at its default or what MLGRAPH_* says."""
+    os.environ["MLGRAPH_LIMITS__RATE_PER_MINUTE"] = "0"
     from mlgraph.settings import Settings
 
-    return create_app(Settings())
+    return Settings()
+
+
+def demo_app(latency_ms: float):  # type: ignore[no-untyped-def]
+    """`mlgraph demo`'s gateway and data (`build_sandbox`'s defaults), each
+    emulator call delayed by `latency_ms`, counting the emulators' calls."""
+    from mlgraph.demo import build_sandbox
+
+    sandbox = build_sandbox(latency_ms=latency_ms, settings=gateway_settings())
+    emulators = {"zenml": sandbox.zenml_emulator, "domino": sandbox.domino_emulator, "abacus": sandbox.abacus_emulator}
+    return DemoCalls(sandbox.app, {name: app.state.calls for name, app in emulators.items()})
 
 
 import httpx  # noqa: E402
@@ -257,7 +353,7 @@ def plain_app(zenml_url: str):  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.servers")
-    parser.add_argument("kind", choices=["emulator", "domino-emulator", "abacus-emulator", "gateway", "plain"])
+    parser.add_argument("kind", choices=["emulator", "domino-emulator", "abacus-emulator", "gateway", "plain", "demo"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=10)
@@ -265,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--zenml-url", default=None)
     parser.add_argument("--domino-url", default=None)
     parser.add_argument("--abacus-url", default=None)
+    parser.add_argument("--count-calls", action="store_true", help="an emulator's calls at /__bench/calls")
     args = parser.parse_args(argv)
     if args.kind == "emulator":
         app = emulator_app(args.steps, args.latency_ms)
@@ -274,9 +371,13 @@ def main(argv: list[str] | None = None) -> None:
         app = abacus_emulator_app(args.steps, args.latency_ms)
     elif args.kind == "gateway":
         app = gateway_app(args.zenml_url, args.domino_url, args.abacus_url)
+    elif args.kind == "demo":
+        app = demo_app(args.latency_ms)
     else:
         app = plain_app(args.zenml_url)
-    if args.kind == "gateway":
+    if args.count_calls and args.kind.endswith("emulator"):
+        app = CallCounter(app)
+    if args.kind in ("gateway", "demo"):
         try:  # serve the gateway the way `mlgraph serve` does (gc.freeze, uvloop/httptools when installed)
             from mlgraph.cli import run_server
         except ImportError:
