@@ -64,6 +64,21 @@ COUNTEREXAMPLES: dict[str, str] = {
         "{ node(id: {abacus_step}) { ... on AbacusPipelineStep { pipeline { createdBy } } }"
         " abacus { pipelines { totalCount } } }"
     ),
+    # Found in issue 16's working tree (the schema's new fields moved the
+    # fuzz's draws). A project's jobs started their tier and user lists
+    # beside the list and forgot them: level by level they went out, generic
+    # the answer came first (2 Domino calls for 1) when the window held no
+    # job: none asked for, ...
+    "a window of no jobs starts none of their look-ups": (
+        "{ domino { jobs(project: {domino_project}, first: 0) { nodes { hardwareTier { name } } } } }"
+    ),
+    # ... or none left by a filter; now the list waits for its look-ups.
+    "a status no job has: the look-ups are made alike": (
+        "{ domino { jobs(project: {domino_project}, status: UNKNOWN) { nodes { hardwareTier { name } } } } }"
+    ),
+    "a tag no job has: the look-ups are made alike": (
+        '{ domino { jobs(project: {domino_project}, tag: "0309758340") { nodes { user { name } } } } }'
+    ),
 }
 #: Found at 17e7b0d by the fuzz's harvest (whose first version wrote `dag { }`),
 #: not by the fuzz: graphql-core parses an empty selection set and the depth
@@ -87,6 +102,9 @@ def values(pair: Pair) -> dict[str, str]:
         "artifact_version_b": global_id("ZenMLArtifactVersion", sandbox.zenml.artifact_versions[1].id),
         "run": global_id("ZenMLPipelineRun", sandbox.zenml.runs[0].id),
         "abacus_step": global_id("AbacusPipelineStep", sandbox.abacus.pipelines[0].steps[0].id),
+        "domino_project": global_id(
+            "DominoProject", next(p.id for p in sandbox.domino.projects if sandbox.domino.can_access(p.id))
+        ),
         "pipeline_runs_cursor": first_page.data["pipelineRuns"]["pageInfo"]["endCursor"],
     }
     return {name: f'"{value}"' for name, value in literals.items()}

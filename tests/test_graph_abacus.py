@@ -177,7 +177,8 @@ def test_status_map_covers_every_abacus_status() -> None:
     for status in STEP_VERSION_STATUSES:
         assert status.casefold() in STATUS_MAP
     assert execution_status("COMPLETE") is ExecutionStatus.SUCCEEDED
-    assert execution_status("SKIPPED") is ExecutionStatus.STOPPED
+    assert execution_status("SKIPPED") is ExecutionStatus.SKIPPED  # after a step it waited for failed
+    assert execution_status("CANCELLED") is ExecutionStatus.STOPPED
     assert execution_status("PENDING") is ExecutionStatus.QUEUED
     assert execution_status(None) is ExecutionStatus.UNKNOWN
 

@@ -245,7 +245,7 @@ def test_everything_around_models_and_services(gateway: Gateway) -> None:
 
 def test_step_run_details(gateway: Gateway) -> None:
     dataset = gateway.sandbox.zenml
-    step = next(s for s in dataset.steps if s.settings.get("resources") and s.inputs)
+    step = next(s for s in dataset.steps if s.plan.settings.get("resources") and s.inputs)
     answer = gateway(
         """query($id: ID!) { zenml { stepRun(id: $id) { name status nativeStatus startedAt endedAt durationSeconds
           resources { cpuCores memoryGib gpuCount } pipelineRun { nativeId } upstream { name }
@@ -256,9 +256,9 @@ def test_step_run_details(gateway: Gateway) -> None:
     got = answer.data["zenml"]["stepRun"]
     assert got["nativeStatus"] == step.status and got["status"] == execution_status(step.status).name
     assert got["pipelineRun"]["nativeId"] == step.pipeline_run_id
-    assert got["resources"]["cpuCores"] == step.settings["resources"]["cpu_count"]
+    assert got["resources"]["cpuCores"] == step.plan.settings["resources"]["cpu_count"]
     assert {i["name"]: i["artifactVersion"]["nativeId"] for i in got["namedInputs"]} == step.inputs
-    assert got["cacheKey"] == step.cache_key and got["sourceCode"] == step.source_code
+    assert got["cacheKey"] == step.cache_key and got["sourceCode"] == step.plan.source_code
 
 
 def test_update_step_run_and_read_it_back() -> None:

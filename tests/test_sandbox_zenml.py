@@ -143,17 +143,17 @@ def model_step(ds: ZenMLDataset) -> StepRun:
 
 
 def test_default_dataset_has_the_demo_shape(ds: ZenMLDataset) -> None:
-    assert (len(ds.pipelines), len(ds.runs), len(ds.steps)) == (3, 30, 300)
+    assert (len(ds.pipelines), len(ds.runs), len(ds.steps)) == (3, 30, 290)
     assert [u.email for u in ds.users] == ["ada@example.com", "grace@example.com", "alan@example.com"]
     assert [p.name for p in ds.projects] == ["default"]
     assert len(ds.models) == 2 and len(ds.model_versions) == 8 and len(ds.services) == 3
     assert len(ds.tags) >= 5
     statuses = Counter(s.status for s in ds.steps)
     assert statuses["completed"] > 200
-    assert {"failed", "cached", "running", "initializing", "stopped"} <= set(statuses)
+    assert {"failed", "cached", "running", "initializing"} <= set(statuses)
     assert {r.status for r in ds.runs} == {"completed", "failed", "running"}
     assert {r.user_id for r in ds.runs} == {u.id for u in ds.users}
-    resources = [s.settings["resources"] for s in ds.steps if "resources" in s.settings]
+    resources = [s.plan.settings["resources"] for s in ds.steps if "resources" in s.plan.settings]
     assert resources and any(r.get("gpu_count") for r in resources)
     assert any(r.tag_ids for r in ds.runs) and any(a.tag_ids for a in ds.artifacts)
     assert all(m.tag_ids for m in ds.models)
@@ -192,7 +192,7 @@ def test_small_and_large_datasets() -> None:
     tiny = ZenMLDataset.generate(pipelines=1, runs_per_pipeline=1, steps_per_run=1)
     assert len(tiny.runs) == 1 and len(tiny.steps) == 1 and tiny.steps[0].status == "completed"
     medium = ZenMLDataset.generate(steps_per_run=200)
-    assert len(medium.steps) == 3 * 10 * 200
+    assert 3 * 9 * 200 < len(medium.steps) <= 3 * 10 * 200  # a failed run's later steps never start
     started = time.perf_counter()
     large = ZenMLDataset.generate(pipelines=1, runs_per_pipeline=1, steps_per_run=1000)
     assert time.perf_counter() - started < 5
@@ -211,10 +211,10 @@ def test_steps_form_a_dag_whose_inputs_were_produced_earlier(ds: ZenMLDataset) -
             step = steps[step_id]
             assert step.pipeline_run_id == run.id
             earlier = {steps[i].name: i for i in seen}
-            assert [earlier[name] for name in step.upstream_steps] == step.parent_step_ids
+            assert [earlier[name] for name in step.plan.upstream_steps] == step.parent_step_ids
             for name, version_id in step.inputs.items():
-                upstream_name, output = step.input_sources[name]
-                assert upstream_name in step.upstream_steps
+                upstream_name, output = step.plan.input_sources[name]
+                assert upstream_name in step.plan.upstream_steps
                 assert version_id in steps[earlier[upstream_name]].outputs[output]
                 assert version_id in seen[earlier[upstream_name]]
                 checked += 1
@@ -231,13 +231,19 @@ def test_steps_form_a_dag_whose_inputs_were_produced_earlier(ds: ZenMLDataset) -
 
 
 def test_failed_runs_stop_later_steps_and_running_runs_have_pending_steps(ds: ZenMLDataset) -> None:
+    """As on a real server, a step that never started has no step run: a
+    failed run's steps end with the one that failed; its snapshot has them all."""
     steps = {s.id: s for s in ds.steps}
+    snapshots = {p.id: next(s for s in ds.snapshots if s.id == p.snapshot_id) for p in ds.pipelines}
     for run in ds.runs:
         statuses = [steps[i].status for i in run.step_ids]
+        planned = [step.name for step in snapshots[run.pipeline_id].steps]
         if run.status == "failed":
-            cut = statuses.index("failed")
-            assert set(statuses[cut + 1 :]) <= {"stopped"} and run.end_time is not None
-            assert all(not steps[i].outputs for i in run.step_ids[cut:])
+            assert statuses[-1] == "failed" and "failed" not in statuses[:-1] and run.end_time is not None
+            assert not steps[run.step_ids[-1]].outputs and steps[run.step_ids[-1]].failure is not None
+            assert [steps[i].name for i in run.step_ids] == planned[: len(statuses)] and len(statuses) < len(planned)
+        else:
+            assert [steps[i].name for i in run.step_ids] == planned
         if run.status == "running":
             cut = statuses.index("running")
             assert set(statuses[cut + 1 :]) <= {"initializing"} and run.end_time is None
@@ -248,9 +254,9 @@ def test_failed_runs_stop_later_steps_and_running_runs_have_pending_steps(ds: Ze
 
 def test_paging_bounds(client: Client) -> None:
     page = get(client, "/steps", page=2, size=7)
-    assert (page["index"], page["max_size"], page["total"], page["total_pages"]) == (2, 7, 300, 43)
+    assert (page["index"], page["max_size"], page["total"], page["total_pages"]) == (2, 7, 290, 42)
     assert len(page["items"]) == 7
-    assert len(get(client, "/steps", page=43, size=7)["items"]) == 300 - 42 * 7
+    assert len(get(client, "/steps", page=42, size=7)["items"]) == 290 - 41 * 7
     assert get(client, "/steps", size=10000)["total_pages"] == 1
     empty = get(client, "/steps", name="no-such-step")
     assert (empty["total"], empty["total_pages"], empty["items"]) == (0, 1, [])
@@ -398,7 +404,7 @@ def test_seed_layout_matches_seed_000(client: Client, ds: ZenMLDataset) -> None:
     outputs = record["body"]["outputs"]
     assert {n: [v["id"] for v in vs] for n, vs in outputs.items()} == step.outputs
     spec = record["metadata"]["spec"]
-    assert spec["upstream_steps"] == step.upstream_steps
+    assert spec["upstream_steps"] == step.plan.upstream_steps
     assert record["metadata"]["parent_step_ids"] == step.parent_step_ids
     run = get(client, f"/runs/{step.pipeline_run_id}")
     assert run["body"]["user"]["id"] == step.user_id and run["body"]["pipeline"]["name"]
@@ -434,7 +440,7 @@ def test_current_layout_relations_live_under_resources(ds: ZenMLDataset) -> None
     assert all(len(vs) == 1 for vs in record["resources"]["inputs"].values())
     assert record["resources"]["model_version"]["id"] == step.model_version_id
     config = record["metadata"]["config"]
-    assert config["name"] == step.name and config["settings"] == step.settings
+    assert config["name"] == step.name and config["settings"] == step.plan.settings
     version_id = step.outputs[next(iter(step.outputs))][0]
     version = get(client, f"/artifact_versions/{version_id}")
     assert version["resources"]["producer_step_run_id"] == step.id
@@ -446,8 +452,8 @@ def test_run_steps_are_thin_and_filterable(client: Client, ds: ZenMLDataset) -> 
     page = get(client, f"/runs/{run.id}/steps", hydrate="true", size=100)
     assert [i["id"] for i in page["items"]] == run.step_ids
     assert all(i["metadata"] is None for i in page["items"])
-    stopped = get(client, f"/runs/{run.id}/steps", status="stopped")
-    assert stopped["total"] == sum(s.status == "stopped" for s in ds.steps if s.pipeline_run_id == run.id) > 0
+    failed = get(client, f"/runs/{run.id}/steps", status="failed")
+    assert failed["total"] == sum(s.status == "failed" for s in ds.steps if s.pipeline_run_id == run.id) == 1
 
 
 def test_a_thousand_step_run_renders_quickly() -> None:

@@ -43,24 +43,28 @@ def real_ids(zs: ZenMLServer) -> dict[str, str]:
     client = httpx.Client(base_url=zs.api_url, headers=zs.headers(zs.gateway_token), timeout=30)
     with client:
         version = client.get("/artifact_versions", params={"size": 1}).json()["items"][0]["id"]
+        snapshot = client.get(f"/runs/{run['id']}").json()["resources"]["snapshot"]["id"]
     return {
         "run": run["id"],
         "step": run["steps"]["evaluate"]["id"],
         "artifact_version": version,
         "model_version": zs.populated["model"]["production_version_id"],
         "service": zs.service["id"],
+        "snapshot": snapshot,
     }
 
 
 def emulator_ids(dataset: ZenMLDataset) -> dict[str, str]:
     run = next(r for r in dataset.runs if r.status == "completed")
     step = next(s for s in dataset.steps if s.pipeline_run_id == run.id and s.inputs and s.outputs)
+    pipeline = next(p for p in dataset.pipelines if p.id == run.pipeline_id)
     return {
         "run": run.id,
         "step": step.id,
         "artifact_version": dataset.artifact_versions[0].id,
         "model_version": dataset.model_versions[0].id,
         "service": dataset.services[0].id,
+        "snapshot": pipeline.snapshot_id,
     }
 
 
@@ -94,6 +98,9 @@ RECORDS: list[tuple[str, dict[str, Any], type[wire.ZenMLRecord]]] = [
     ("/services/{service}", {}, wire.ZenMLService),
     ("/projects", {"hydrate": "true", "size": 2}, wire.ZenMLProject),
     ("/current-user", {}, wire.ZenMLUser),
+    ("/pipeline_snapshots/{snapshot}", {}, wire.ZenMLSnapshot),
+    ("/pipeline_snapshots", {"hydrate": "true", "size": 2}, wire.ZenMLSnapshot),
+    ("/pipeline_deployments/{snapshot}", {}, wire.ZenMLSnapshot),
 ]
 
 
@@ -153,9 +160,14 @@ def provided(model: type[wire.ZenMLRecord], raw: dict[str, Any]) -> set[str]:
 
 #: What the seeds' layout keeps only in ``metadata`` (so thin records lack it)
 #: or never had; the client hydrates for the first and does without the second.
+#: It names a run's snapshot ``deployment_id`` (``snapshot_ref`` reads either),
+#: and only a failed step's exception info.
 SEED_LAYOUT_LACKS = {
     wire.ZenMLArtifactVersion: {"producer_step_run_id", "content_hash"},
-    wire.ZenMLPipelineRun: {"status_reason"},
+    wire.ZenMLPipelineRun: {"status_reason", "in_progress", "snapshot_id", "exception_info"},
+    wire.ZenMLStepRun: {"snapshot_id", "exception_info"},
+    # Older servers had no dynamic pipelines.
+    wire.ZenMLSnapshot: {"is_dynamic"},
 }
 
 
@@ -175,6 +187,8 @@ def test_client_reads_the_same_from_both_layouts(sides: dict[str, Side], path: s
         # in resources only when hydrated; thin records carry model_version_id.
         lacks = lacks | {"project_id", "model_version"}
     assert real - provided(model, raw["seed"]) - lacks == set()
+    if issubclass(model, wire.ZenMLStepRun | wire.ZenMLPipelineRun) and raw["seed"].get("metadata") is not None:
+        assert model.model_validate(raw["seed"]).snapshot_ref is not None
 
 
 ERRORS: list[tuple[str, dict[str, Any], int]] = [
@@ -213,3 +227,37 @@ def test_auth_errors_match(zenml_server: ZenMLServer) -> None:
                 assert real_detail[0] == fake_detail[0] == "CredentialsNotValid"
             else:
                 assert real_detail == fake_detail == "Not authenticated"
+
+
+def test_snapshot_step_configurations_match(sides: dict[str, Side]) -> None:
+    """What the DAG reads of a snapshot: each step's spec (``upstream_steps``)
+    and config (``settings``), keyed by invocation id, in both routes' answers."""
+    real, emulated = (sides[name].get("/pipeline_snapshots/{snapshot}").json() for name in ("real", "current"))
+    real_step, emulated_step = (next(iter(body["metadata"]["step_configurations"].values())) for body in (real, emulated))
+    assert set(real_step) == set(emulated_step)
+    for part in ("spec", "config"):
+        assert set(real_step[part]) - set(emulated_step[part]) == set(), part
+    assert isinstance(emulated_step["spec"]["upstream_steps"], list)
+    for name in ("real", "current", "seed"):
+        snapshot = wire.ZenMLSnapshot.model_validate(sides[name].get("/pipeline_deployments/{snapshot}").json())
+        assert snapshot.step_configurations and not snapshot.is_dynamic
+
+
+def test_a_failed_steps_exception_info_matches(zenml_server: ZenMLServer) -> None:
+    """The reason a failed step gives: 0.98's message and exception class
+    beside the traceback; the seed layout's older traceback alone reads too."""
+    failed = zenml_server.populated["failed_run"] if zenml_server.populated else None
+    assert failed is not None
+    with httpx.Client(base_url=zenml_server.api_url, headers=zenml_server.headers(), timeout=30) as real:
+        real_info = real.get(f"/steps/{failed['failed_step_id']}").json()["metadata"]["exception_info"]
+    dataset = ZenMLDataset.generate(pipelines=1, runs_per_pipeline=5, steps_per_run=4)
+    step = next(s for s in dataset.steps if s.status == "failed")
+    infos = {}
+    for layout in ("current", "seed"):
+        with TestClient(create_zenml_emulator(dataset, layout=layout)) as emulated:
+            infos[layout] = emulated.get(f"/api/v1/steps/{step.id}").json()["metadata"]["exception_info"]
+    assert set(real_info) == set(infos["current"]) == {"traceback", "source", "message", "user_code_line"}
+    assert {kind(value) for value in real_info.values()} == {kind(value) for value in infos["current"].values()}
+    for raw in (real_info, infos["current"], infos["seed"]):
+        read = wire.ZenMLExceptionInfo.model_validate(raw)
+        assert read.traceback and read.traceback.rstrip().endswith(raw.get("message") or "")

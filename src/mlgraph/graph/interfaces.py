@@ -14,6 +14,7 @@ from enum import Enum
 import strawberry
 
 from mlgraph.graph.connection import Connection
+from mlgraph.graph.failure import ExecutionFailure
 
 
 @strawberry.enum(description="The platforms the gateway speaks to.")
@@ -30,6 +31,8 @@ class ExecutionStatus(Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     STOPPED = "stopped"
+    #: Never ran and never will: a step it waited for failed, or its run ended first.
+    SKIPPED = "skipped"
     CACHED = "cached"
     UNKNOWN = "unknown"
 
@@ -85,12 +88,19 @@ class Execution(Node):
     resources: HardwareTier | None = strawberry.field(description="The compute it asked for, if it said.")
     pipeline_run: PipelineRun | None
     upstream: list[Execution] | None = strawberry.field(description="Executions that had to finish before this one.")
+    downstream: list[Execution] | None = strawberry.field(
+        description="Executions of the same run that waited for this one: what its failure blocked."
+    )
+    failure: ExecutionFailure | None = strawberry.field(
+        description="Why it failed; null when it did not, or its platform recorded no reason."
+    )
 
 
-@strawberry.type(description="One step of a run's DAG and the steps it waited for.")
+@strawberry.type(description="One step of a run's DAG, the steps it waited for and the steps that waited for it.")
 class ExecutionDependency:
     execution: Execution
     upstream: list[Execution]
+    downstream: list[Execution]
 
 
 @strawberry.interface(description="One run of a pipeline: its executions and their DAG.")
@@ -102,7 +112,13 @@ class PipelineRun(Node):
     started_at: datetime | None
     ended_at: datetime | None
     user: User | None
-    dag: list[ExecutionDependency] | None
+    dag: list[ExecutionDependency] | None = strawberry.field(
+        description="Every step the run planned, those that never started too (status SKIPPED or QUEUED)."
+    )
+    failed_executions: list[Execution] | None = strawberry.field(description="The executions that failed.")
+    failure: ExecutionFailure | None = strawberry.field(
+        description="Why the run itself failed, where its platform records that apart from its steps' reasons."
+    )
 
     @strawberry.field(description="The run's executions in the order they were created.")
     async def steps(self, first: int | None = None, after: str | None = None) -> Connection[Execution] | None:

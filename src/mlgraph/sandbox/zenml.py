@@ -23,6 +23,11 @@ Two record layouts, fixed per app:
   top-level records), embedded objects always thin with `resources: null`.
 
 Services have the seed 003 shape (already the current one) in both layouts.
+A pipeline's snapshot (every step it planned, started or not) is served under
+`/pipeline_snapshots` and its pre-0.90 name `/pipeline_deployments`, as 0.98
+does; runs and steps name it `snapshot_id` (current) or `deployment_id`
+(seed). A failed step's `exception_info` has 0.98's message and exception
+class (current), or the older traceback alone (seed, on failed steps only).
 Lists default to `hydrate=false`, single gets to `hydrate=true`;
 `/runs/{id}/steps` is always thin. Records render from the data set once and
 are cached as JSON until the next write, so big pages stay cheap.
@@ -41,6 +46,7 @@ query)` before faults and auth act on it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -71,6 +77,8 @@ from mlgraph.sandbox.zenml_data import (
     PipelineRun,
     Project,
     Service,
+    Snapshot,
+    SnapshotStep,
     StepRun,
     Tag,
     User,
@@ -440,6 +448,8 @@ class _Store:
         self.users = {u.id: u for u in ds.users}
         self.tags = {t.id: t for t in ds.tags}
         self.pipelines = {p.id: p for p in ds.pipelines}
+        #: 0.98 serves snapshots under both names, the older one deprecated.
+        self.pipeline_snapshots = self.pipeline_deployments = {s.id: s for s in ds.snapshots}
         self.runs = {r.id: r for r in ds.runs}
         self.steps = {s.id: s for s in ds.steps}
         self.artifacts = {a.id: a for a in ds.artifacts}
@@ -533,7 +543,7 @@ def _entities(store: _Store) -> dict[str, _Entity]:
         start_time=_Field("datetime", lambda s: s.start_time),
         end_time=_Field("datetime", lambda s: s.end_time),
         cache_key=_Field("str", lambda s: s.cache_key),
-        code_hash=_Field("str", lambda s: s.code_hash),
+        code_hash=_Field("str", lambda s: s.plan.code_hash),
     )
     runs = scoped(
         status=_Field("str", lambda r: r.status),
@@ -581,6 +591,7 @@ def _entities(store: _Store) -> dict[str, _Entity]:
     )
     projects = base(name=_Field("str", lambda p: p.name), display_name=_Field("str", lambda p: p.display_name))
     tagged = scoped(tag=_Field("ref", tags))
+    snapshots = scoped(pipeline_id=_Field("uuid", lambda s: s.pipeline_id))
     table = [
         _Entity("step", "steps", "step run", "StepRunFilter", "step_id", False, steps),
         _Entity("run", "runs", "pipeline run", "PipelineRunFilter", "run_id", False, runs),
@@ -595,6 +606,10 @@ def _entities(store: _Store) -> dict[str, _Entity]:
         _Entity("project", "projects", "project", "ProjectFilter", "project_name_or_id", True, projects),
         _Entity("tag", "tags", "tag", "TagFilter", "tag_name_or_id", True, tag_fields),
         _Entity("service", "services", "service", "ServiceFilter", "service_id", False, services),
+        _Entity("snapshot", "pipeline_snapshots", "pipeline snapshot", "PipelineSnapshotFilter", "snapshot_id",
+                False, snapshots),
+        _Entity("deployment", "pipeline_deployments", "pipeline snapshot", "PipelineSnapshotFilter",
+                "deployment_id", False, snapshots),
     ]
     return {e.kind: e for e in table}
 
@@ -711,7 +726,7 @@ class _Records:
             "suppress_class_validation_warnings": True,
         }
 
-    def step_outputs_config(self, step: StepRun) -> dict[str, Any]:
+    def step_outputs_config(self, step: SnapshotStep) -> dict[str, Any]:
         return {
             name: {
                 "materializer_source": [_source(*ARTIFACT_KINDS[kind].materializer)],
@@ -720,6 +735,43 @@ class _Records:
             }
             for name, kind in step.output_kinds.items()
         }
+
+    def step_config(
+        self, step: SnapshotStep, run: PipelineRun | None, version: ModelVersion | None
+    ) -> dict[str, Any]:
+        """A step's config as the seeds' servers wrote it: a step run's, or
+        (no run) its snapshot's."""
+        return {
+            "enable_cache": run.enable_cache if run else None,
+            "enable_artifact_metadata": None,
+            "enable_artifact_visualization": None,
+            "enable_step_logs": None,
+            "step_operator": None,
+            "experiment_tracker": None,
+            "parameters": {},
+            "settings": step.settings,
+            "extra": {},
+            "failure_hook_source": None,
+            "success_hook_source": None,
+            "model": self.model_config(version),
+            "retry": None,
+            "substitutions": _substitutions(run) if run else {},
+            "outputs": self.step_outputs_config(step),
+            "name": step.name,
+            "caching_parameters": {"step_source": step.code_hash},
+            "external_input_artifacts": {},
+            "model_artifacts_or_metadata": {},
+            "client_lazy_loaders": {},
+        }
+
+    def snapshot_configuration(self, snapshot: Snapshot) -> dict[str, Any]:
+        """A snapshot's pipeline configuration: its pipeline's newest run's."""
+        latest = self.store.latest_run.get(snapshot.pipeline_id)
+        return self.run_config(latest) if latest else {}
+
+    def _deployment(self, snapshot: Snapshot, hydrated: bool, nested: bool) -> dict[str, Any]:
+        """The route's older name answers the same record."""
+        return self.record("snapshot", snapshot, hydrated, nested)
 
     def latest_artifact_version(self, artifact: Artifact) -> tuple[str | None, str | None]:
         """(name, id) of the artifact's newest version."""
@@ -951,40 +1003,14 @@ class _SeedRecords(_Records):
         run = self.store.runs[step.pipeline_run_id]
         pipeline = self.store.pipelines[run.pipeline_id]
         version = self.store.model_versions.get(step.model_version_id or "")
-        return {
+        metadata = {
             "project": self.project_record(True),
-            "config": {
-                "enable_cache": run.enable_cache,
-                "enable_artifact_metadata": None,
-                "enable_artifact_visualization": None,
-                "enable_step_logs": None,
-                "step_operator": None,
-                "experiment_tracker": None,
-                "parameters": {},
-                "settings": step.settings,
-                "extra": {},
-                "failure_hook_source": None,
-                "success_hook_source": None,
-                "model": self.model_config(version),
-                "retry": None,
-                "substitutions": _substitutions(run),
-                "outputs": self.step_outputs_config(step),
-                "name": step.name,
-                "caching_parameters": {"step_source": step.code_hash},
-                "external_input_artifacts": {},
-                "model_artifacts_or_metadata": {},
-                "client_lazy_loaders": {},
-            },
-            "spec": {
-                "source": _source(step.source_module, step.name, "user"),
-                "upstream_steps": step.upstream_steps,
-                "inputs": {name: {"step_name": s, "output_name": o} for name, (s, o) in step.input_sources.items()},
-                "pipeline_parameter_name": step.name,
-            },
+            "config": self.step_config(step.plan, run, version),
+            "spec": self.step_spec(step.plan),
             "cache_key": step.cache_key,
-            "code_hash": step.code_hash,
-            "docstring": step.docstring,
-            "source_code": step.source_code,
+            "code_hash": step.plan.code_hash,
+            "docstring": step.plan.docstring,
+            "source_code": step.plan.source_code,
             "logs": _record(
                 {"created": step.created, "updated": step.created, "uri": _log_uri(step.log_id)},
                 {"step_run_id": step.id, "pipeline_run_id": run.id, "artifact_store_id": self.store.ds.artifact_store_id},
@@ -997,6 +1023,50 @@ class _SeedRecords(_Records):
             "parent_step_ids": step.parent_step_ids,
             "run_metadata": step.run_metadata,
         }
+        if step.failure is not None:
+            # Seed 000's step did not fail; what a failed one carries here is
+            # the exception info of the servers after it: a traceback, no message.
+            metadata["exception_info"] = {
+                "traceback": step.failure.traceback,
+                "step_code_line": step.failure.user_code_line,
+            }
+        return metadata
+
+    def step_spec(self, step: SnapshotStep) -> dict[str, Any]:
+        return {
+            "source": _source(step.source_module, step.name, "user"),
+            "upstream_steps": step.upstream_steps,
+            "inputs": {name: {"step_name": s, "output_name": o} for name, (s, o) in step.input_sources.items()},
+            "pipeline_parameter_name": step.name,
+        }
+
+    def _snapshot(self, snapshot: Snapshot, hydrated: bool, nested: bool) -> dict[str, Any]:
+        """A deployment, as older servers name a snapshot: its steps by name."""
+        pipeline = self.store.pipelines[snapshot.pipeline_id]
+        body = {
+            "created": snapshot.created,
+            "updated": snapshot.created,
+            "user": self.user(snapshot.user_id, hydrated),
+            "pipeline": self.record("pipeline", pipeline, hydrated, True),
+            "stack": self.stack_record(hydrated),
+        }
+        metadata = {
+            "project": self.project_record(True),
+            "run_name_template": f"{pipeline.name}-{{date}}-{{time}}",
+            "pipeline_configuration": self.snapshot_configuration(snapshot),
+            "step_configurations": {
+                step.name: {"spec": self.step_spec(step), "config": self.step_config(step, None, None)}
+                for step in snapshot.steps
+            },
+            "client_environment": _CLIENT_ENVIRONMENT,
+            "client_version": "0.60.0",
+            "server_version": "0.60.0",
+            "pipeline_version_hash": hashlib.md5(snapshot.id.encode()).hexdigest(),
+            "pipeline_spec": {"version": "0.4", "steps": [self.step_spec(step) for step in snapshot.steps]},
+            "code_path": None,
+            "template_id": None,
+        } if hydrated else None
+        return _record(self.shallow(body, hydrated, nested), metadata, None, snapshot.id, None)
 
     def _model(self, model: Model, hydrated: bool, nested: bool) -> dict[str, Any]:
         latest_name, latest_id = self.latest_model_version(model)
@@ -1132,7 +1202,7 @@ class _CurrentRecords(_Records):
         } if hydrated else None
         resources = None if nested else {
             "user": self.user(run.user_id, False),
-            "snapshot": self.snapshot_record(pipeline),
+            "snapshot": self.thin("snapshot", self.store.pipeline_snapshots[pipeline.snapshot_id]),
             "source_snapshot": None,
             "stack": self.stack_record(),
             "pipeline": self.thin("pipeline", pipeline),
@@ -1150,16 +1220,6 @@ class _CurrentRecords(_Records):
             "outputs": {},
         }
         return _record(body, metadata, resources, run.id, run.name)
-
-    def snapshot_record(self, pipeline: Pipeline) -> dict[str, Any]:
-        body = {
-            **self.scope(pipeline),
-            "runnable": False,
-            "deployable": False,
-            "is_dynamic": False,
-            "pipeline_id": pipeline.id,
-        }
-        return _record(body, None, None, pipeline.snapshot_id, None)
 
     def stack_record(self) -> dict[str, Any]:
         stack = self.store.ds.stack
@@ -1261,63 +1321,117 @@ class _CurrentRecords(_Records):
     def _step_metadata(self, step: StepRun, run: PipelineRun) -> dict[str, Any]:
         pipeline = self.store.pipelines[run.pipeline_id]
         version = self.store.model_versions.get(step.model_version_id or "")
+        failure = step.failure
         return {
-            "config": {
-                "enable_cache": run.enable_cache,
-                "enable_artifact_metadata": None,
-                "enable_artifact_visualization": None,
-                "enable_step_logs": None,
-                "step_operator": None,
-                "experiment_tracker": None,
-                "parameters": {},
-                "settings": step.settings,
-                "environment": {},
-                "secrets": [],
-                "extra": {},
-                "failure_hook_source": None,
-                "success_hook_source": None,
-                "start_hook_source": None,
-                "end_hook_source": None,
-                "model": self.model_config(version),
-                "retry": None,
-                "substitutions": _substitutions(run),
-                "cache_policy": None,
-                "runtime": None,
-                "heartbeat_healthy_threshold": 30,
-                "group": None,
-                "outputs": self.step_outputs_config(step),
-                "name": step.name,
-                "step_type": None,
-                "template": None,
-                "caching_parameters": {"step_source": step.code_hash},
-                "external_input_artifacts": {},
-                "model_artifacts_or_metadata": {},
-                "client_lazy_loaders": {},
-                "command": None,
-            },
-            "spec": {
-                "source": _source(step.source_module, step.name, "user"),
-                "upstream_steps": step.upstream_steps,
-                "inputs": {
-                    name: {"step_name": s, "output_name": o, "chunk_index": None, "chunk_size": None}
-                    for name, (s, o) in step.input_sources.items()
-                },
-                "invocation_id": step.name,
-                "enable_heartbeat": False,
-                "parameter_spec": {},
-            },
+            "config": self.step_config(step.plan, run, version),
+            "spec": self.step_spec(step.plan),
             "cache_key": step.cache_key,
             "cache_expires_at": None,
-            "code_hash": step.code_hash,
-            "docstring": step.docstring,
-            "source_code": step.source_code,
-            "exception_info": {"traceback": step.failure, "step_code_line": 3} if step.failure else None,
+            "code_hash": step.plan.code_hash,
+            "docstring": step.plan.docstring,
+            "source_code": step.plan.source_code,
+            "exception_info": None if failure is None else {
+                "traceback": failure.traceback,
+                "source": failure.source,
+                "message": failure.message,
+                "user_code_line": failure.user_code_line,
+            },
             "snapshot_id": pipeline.snapshot_id,
             "pipeline_run_id": step.pipeline_run_id,
             "original_step_run_id": step.original_step_run_id,
             "parent_step_ids": step.parent_step_ids,
             "run_metadata": step.run_metadata,
         }
+
+    def step_config(
+        self, step: SnapshotStep, run: PipelineRun | None, version: ModelVersion | None
+    ) -> dict[str, Any]:
+        """0.98 adds hooks, secrets, a runtime and the like to the older config."""
+        return {
+            **super().step_config(step, run, version),
+            "environment": {},
+            "secrets": [],
+            "start_hook_source": None,
+            "end_hook_source": None,
+            "cache_policy": None,
+            "runtime": None,
+            "heartbeat_healthy_threshold": 30,
+            "group": None,
+            "step_type": None,
+            "template": None,
+            "command": None,
+        }
+
+    def step_spec(self, step: SnapshotStep) -> dict[str, Any]:
+        return {
+            "source": _source(step.source_module, step.name, "user"),
+            "upstream_steps": step.upstream_steps,
+            "inputs": {
+                name: {"step_name": s, "output_name": o, "chunk_index": None, "chunk_size": None}
+                for name, (s, o) in step.input_sources.items()
+            },
+            "invocation_id": step.name,
+            "enable_heartbeat": False,
+            "parameter_spec": {},
+        }
+
+    def _snapshot(self, snapshot: Snapshot, hydrated: bool, nested: bool) -> dict[str, Any]:
+        """0.98's snapshot: the steps by invocation id, each with its spec and config."""
+        pipeline = self.store.pipelines[snapshot.pipeline_id]
+        body = {
+            **self.scope(snapshot),
+            "runnable": False,
+            "deployable": False,
+            "is_dynamic": False,
+            "pipeline_id": pipeline.id,
+        }
+        metadata = None
+        if hydrated:
+            specs = [self.step_spec(step) for step in snapshot.steps]
+            metadata = {
+                "description": None,
+                "source_code": _pipeline_source(pipeline),
+                "run_name_template": f"{pipeline.name}-{{date}}-{{time}}",
+                "pipeline_configuration": self.snapshot_configuration(snapshot),
+                "step_configurations": {
+                    step.name: {"spec": spec, "config": config, "step_config_overrides": config}
+                    for step, spec in zip(snapshot.steps, specs)
+                    for config in [self.step_config(step, None, None)]
+                },
+                "client_environment": _CLIENT_ENVIRONMENT,
+                "client_version": "0.98.0",
+                "server_version": "0.98.0",
+                "pipeline_version_hash": hashlib.md5(snapshot.id.encode()).hexdigest(),
+                "pipeline_spec": {
+                    "version": "0.5",
+                    "source": _source(f"{pipeline.name}.pipeline", pipeline.name, "user"),
+                    "parameters": {},
+                    "input_schema": {"properties": {}, "title": "PipelineInput", "type": "object"},
+                    "steps": specs,
+                    "outputs": [],
+                    "output_schema": {"properties": {}, "title": "PipelineOutput", "type": "object"},
+                },
+                "code_path": None,
+                "template_id": None,
+                "source_snapshot_id": None,
+                "config_template": None,
+                "config_schema": None,
+            }
+        resources = None if nested else {
+            "user": self.user(snapshot.user_id, False),
+            "pipeline": self.thin("pipeline", pipeline),
+            "stack": self.stack_record(),
+            "build": None,
+            "schedule": None,
+            "code_reference": None,
+            "deployment": None,
+            "tags": [],
+            "latest_run_id": None,
+            "latest_run_status": None,
+            "latest_run_user": None,
+            "visualizations": [],
+        }
+        return _record(body, metadata, resources, snapshot.id, None)
 
     def _model(self, model: Model, hydrated: bool, nested: bool) -> dict[str, Any]:
         latest_name, latest_id = self.latest_model_version(model)
@@ -1358,6 +1472,10 @@ def _model_card(model: Model) -> dict[str, Any]:
         "ethics": None,
         "save_models_to_registry": True,
     }
+
+
+def _pipeline_source(pipeline: Pipeline) -> str:
+    return f'@pipeline(name="{pipeline.name}")\ndef {pipeline.name}() -> None:\n    """{pipeline.description}"""\n'
 
 
 def _log_uri(log_id: str) -> str:

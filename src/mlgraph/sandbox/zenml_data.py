@@ -13,8 +13,9 @@ assert against it:
 - `projects` (one, also `project`), `users`, `tags`, `stack`,
   `artifact_store_id`, `server_id`, `now` (a timestamp after every event: the
   emulator's clock for writes and its "last activity");
-- `pipelines`; `runs` (`PipelineRun`); `steps` (`StepRun`, run by run, each
-  run's steps in execution order);
+- `pipelines`; `snapshots` (one a pipeline: what its runs were compiled into,
+  every step with its wiring and settings); `runs` (`PipelineRun`); `steps`
+  (`StepRun`, run by run, each run's steps in execution order);
 - `artifacts` (one per step output name of a pipeline, named as ZenML names
   unnamed outputs: `pipeline::step::output`) and `artifact_versions` (a new
   version each time a step produces that output);
@@ -27,9 +28,11 @@ so they sort and compare as strings.
 
 The steps of a run form a DAG: a pipeline has one template per step, each
 with 1-2 outputs, and each step after the first reads one or two outputs of
-earlier steps (`StepRun.input_sources`, `upstream_steps`, `parent_step_ids`).
-Statuses: most runs complete; in a failed run one step fails and the steps
-after it are `stopped` (never started, no inputs or outputs); the newest run of
+earlier steps (`SnapshotStep.input_sources` and `upstream_steps`, which a step run
+has as its `plan`, and `StepRun.parent_step_ids`).
+Statuses: most runs complete; in a failed run one step fails (its
+`failure` is what it raised) and the steps after it never start, so, as on a
+real server, they have no step run: only the run's snapshot names them. The newest run of
 some pipelines is still `running` (one step `running`, later ones
 `initializing`); some completed runs reuse a prefix of steps from the previous
 run as `cached` steps, whose `original_step_run_id` is the step that really ran
@@ -103,6 +106,44 @@ class Pipeline:
 
 
 @dataclass(slots=True)
+class SnapshotStep:
+    """A step as its pipeline's snapshot compiles it, whether a run starts it or not."""
+
+    name: str
+    docstring: str
+    upstream_steps: list[str]
+    input_sources: dict[str, tuple[str, str]]
+    """Input name -> (upstream step name, its output name)."""
+    settings: dict[str, dict[str, object]]
+    output_kinds: dict[str, str]
+    source_module: str
+    source_code: str
+    code_hash: str
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What a pipeline's runs are compiled into: every step, in execution order."""
+
+    id: str
+    pipeline_id: str
+    user_id: str
+    created: str
+    steps: list[SnapshotStep]
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailure:
+    """What a failed step raised, as ZenML 0.98 records it (`exception_info`)."""
+
+    traceback: str
+    source: str
+    """The exception's class, as ZenML writes a source path."""
+    message: str
+    user_code_line: int
+
+
+@dataclass(slots=True)
 class PipelineRun:
     id: str
     name: str
@@ -140,23 +181,14 @@ class StepRun:
     """Input name -> the artifact version the step read."""
     outputs: dict[str, list[str]]
     """Output name -> the artifact versions the step wrote (or, cached, reused)."""
-    input_sources: dict[str, tuple[str, str]]
-    """Input name -> (upstream step name, its output name): the spec's wiring."""
-    upstream_steps: list[str]
+    plan: SnapshotStep
+    """The step as its run's snapshot has it: its wiring, settings and code."""
     parent_step_ids: list[str]
     original_step_run_id: str | None
     cache_key: str
-    code_hash: str
-    docstring: str
-    source_code: str
-    source_module: str
-    settings: dict[str, dict[str, object]]
-    output_kinds: dict[str, str]
-    """Output name -> artifact kind key (see ARTIFACT_KINDS)."""
     model_version_id: str | None
     run_metadata: dict[str, object]
-    failure: str | None
-    """The traceback of a failed step."""
+    failure: StepFailure | None
     log_id: str
     lazy_inputs: tuple[str, ...] = ()
     """Input names loaded at run time (an update's `loaded_artifact_versions`), not wired in the spec."""
@@ -304,6 +336,7 @@ class ZenMLDataset:
     users: list[User]
     tags: list[Tag]
     pipelines: list[Pipeline]
+    snapshots: list[Snapshot]
     runs: list[PipelineRun]
     steps: list[StepRun]
     artifacts: list[Artifact]
@@ -384,6 +417,8 @@ _SERVICES = [
     ("churn-classifier-staging", 0, 1, "seldon", "inactive"),
 ]
 _RUN_SPACING_S = 4 * 3600
+#: A failed run's later steps: no step run, only the snapshot's step.
+_NEVER_STARTED = "never started"
 _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _UUID_V4 = (0x8000 << 48) | (4 << 76)
 
@@ -443,7 +478,8 @@ class _Generator:
         self.tag = {t.name: t.id for t in tags}
         pipelines = [self.pipeline(i) for i in range(self.n_pipelines)]
         templates = [self.templates(p) for p in pipelines]
-        self.generate_runs(pipelines, templates)
+        snapshots = [self.snapshot(p, t) for p, t in zip(pipelines, templates)]
+        self.generate_runs(pipelines, templates, snapshots)
         models, versions = self.models(pipelines)
         services = self.services(models, versions)
         return ZenMLDataset(
@@ -455,6 +491,7 @@ class _Generator:
             users=users,
             tags=tags,
             pipelines=pipelines,
+            snapshots=snapshots,
             runs=self.runs,
             steps=self.steps,
             artifacts=self.artifacts,
@@ -476,6 +513,23 @@ class _Generator:
             snapshot_id=self.uid(),
             tag_ids=[self.tag["production"]] if i == 0 else [],
         )
+
+    def snapshot(self, pipeline: Pipeline, templates: list[_StepTemplate]) -> Snapshot:
+        steps = [
+            SnapshotStep(
+                name=t.name,
+                docstring=t.docstring,
+                upstream_steps=[templates[j].name for j in t.upstream],
+                input_sources=t.input_sources,
+                settings=t.settings,
+                output_kinds=t.outputs,
+                source_module=f"{pipeline.name}.steps",
+                source_code=t.source_code,
+                code_hash=t.code_hash,
+            )
+            for t in templates
+        ]
+        return Snapshot(pipeline.snapshot_id, pipeline.id, pipeline.user_id, pipeline.created, steps)
 
     def templates(self, pipeline: Pipeline) -> list[_StepTemplate]:
         """The pipeline's steps and their wiring: a DAG in execution order."""
@@ -525,7 +579,9 @@ class _Generator:
             )
         return result
 
-    def generate_runs(self, pipelines: list[Pipeline], templates: list[list[_StepTemplate]]) -> None:
+    def generate_runs(
+        self, pipelines: list[Pipeline], templates: list[list[_StepTemplate]], snapshots: list[Snapshot]
+    ) -> None:
         """Runs in start order, pipelines interleaved, each after its predecessor."""
         artifact_by_name: dict[str, Artifact] = {}
         previous: list[PipelineRun | None] = [None] * self.n_pipelines
@@ -546,7 +602,7 @@ class _Generator:
                 can_cache = outcome == "completed" and prev is not None and prev.status == "completed"
                 if can_cache and self.rng.random() < 0.5:
                     cached = self.rng.randint(1, max(1, self.n_steps // 3))
-                run = self.run(pipeline, templates[p], r, start, outcome, cached, prev, artifact_by_name)
+                run = self.run(pipeline, templates[p], snapshots[p], r, start, outcome, cached, prev, artifact_by_name)
                 previous[p] = run
                 ready[p] = self.latest + 600
 
@@ -554,6 +610,7 @@ class _Generator:
         self,
         pipeline: Pipeline,
         templates: list[_StepTemplate],
+        snapshot: Snapshot,
         r: int,
         start: float,
         outcome: str,
@@ -593,7 +650,7 @@ class _Generator:
         produced: dict[tuple[str, str], str] = {}
         ids_by_name: dict[str, str] = {}
         clock = start + rng.uniform(0.5, 3)
-        for i, template in enumerate(templates):
+        for i, (template, plan) in enumerate(zip(templates, snapshot.steps)):
             step_id = self.uid()
             ids_by_name[template.name] = step_id
             if i < cached:
@@ -601,7 +658,7 @@ class _Generator:
             elif i == fail_at:
                 status = "failed"
             elif 0 <= fail_at < i:
-                status = "stopped"
+                status = _NEVER_STARTED
             elif i == running_at:
                 status = "running"
             elif 0 <= running_at < i:
@@ -652,25 +709,19 @@ class _Generator:
                 end_time=end_time,
                 inputs=inputs,
                 outputs=outputs,
-                input_sources=template.input_sources,
-                upstream_steps=[templates[j].name for j in template.upstream],
+                plan=plan,
                 parent_step_ids=[ids_by_name[templates[j].name] for j in template.upstream],
                 original_step_run_id=original.id if original else None,
                 cache_key=hashlib.md5(f"{template.code_hash}:{sorted(inputs.values())}".encode()).hexdigest(),
-                code_hash=template.code_hash,
-                docstring=template.docstring,
-                source_code=template.source_code,
-                source_module=f"{pipeline.name}.steps",
-                settings=template.settings,
-                output_kinds=template.outputs,
                 model_version_id=None,
                 run_metadata=self.step_metadata(template, status),
-                failure=_traceback(template.name) if status == "failed" else None,
+                failure=_failure(template.name) if status == "failed" else None,
                 log_id=self.uid(),
             )
-            self.steps.append(step)
-            self.step_by_id[step_id] = step
-            run.step_ids.append(step_id)
+            if status != _NEVER_STARTED:  # drawn all the same, so that later ids stay put
+                self.steps.append(step)
+                self.step_by_id[step_id] = step
+                run.step_ids.append(step_id)
             if status != "cached":
                 clock += rng.uniform(0.5, 3)
         if outcome == "running":
@@ -861,10 +912,11 @@ class _Generator:
         return result
 
 
-def _traceback(step: str) -> str:
-    return (
-        "Traceback (most recent call last):\n"
+def _failure(step: str) -> StepFailure:
+    message = "could not convert string to float: 'n/a'"
+    traceback = (
         f'  File "steps.py", line 42, in {step}\n'
         "    frame = frame.astype(schema)\n"
-        "ValueError: could not convert string to float: 'n/a'\n"
+        f"ValueError: {message}\n"
     )
+    return StepFailure(traceback=traceback, source="builtins.ValueError", message=message, user_code_line=3)

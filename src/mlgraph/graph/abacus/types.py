@@ -24,6 +24,7 @@ from mlgraph.graph.abacus.loaders import AbacusLoaders
 from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.failure import ExecutionFailure
 from mlgraph.graph.fields import record_attr
 from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
@@ -97,7 +98,7 @@ STATUS_MAP: dict[str, ExecutionStatus] = {
     "complete": ExecutionStatus.SUCCEEDED,
     "completed": ExecutionStatus.SUCCEEDED,
     "failed": ExecutionStatus.FAILED,
-    "skipped": ExecutionStatus.STOPPED,
+    "skipped": ExecutionStatus.SKIPPED,
     "cancelled": ExecutionStatus.STOPPED,
 }
 
@@ -394,16 +395,34 @@ class AbacusPipelineVersion(AbacusNode, PipelineRun):
         steps = self.step_versions()
         return connection(steps[win.offset : win.offset + win.limit], win, len(steps))
 
-    @strawberry.field(description="Each step version and the ones it waited for (`stepDependencies`).")
+    @strawberry.field(
+        description="Each step version, the ones it waited for (`stepDependencies`) and the ones that waited for it; "
+        "Abacus.AI makes every step's version when the run starts, so steps that never ran are here (SKIPPED)."
+    )
     def dag(self) -> list[ExecutionDependency] | None:
         steps = self.step_versions()
         by_name = {step.record.step_name: step for step in steps}
+        upstream = {
+            step.record.id: [by_name[name] for name in step.record.step_dependencies if name in by_name] for step in steps
+        }
+        downstream: dict[str, list[AbacusPipelineStepVersion]] = {step.record.id: [] for step in steps}
+        for step in steps:
+            for parent in upstream[step.record.id]:
+                downstream[parent.record.id].append(step)
         return [
-            ExecutionDependency(
-                execution=step, upstream=[by_name[name] for name in step.record.step_dependencies if name in by_name]
-            )
+            ExecutionDependency(execution=step, upstream=upstream[step.record.id], downstream=downstream[step.record.id])
             for step in steps
         ]
+
+    @strawberry.field(description="Its step versions that FAILED.")
+    def failed_executions(self) -> list[AbacusPipelineStepVersion] | None:
+        return [step for step in self.step_versions() if execution_status(step.record.status) is ExecutionStatus.FAILED]
+
+    @strawberry.field(description="Why it FAILED: the version's `error` (Abacus.AI repeats the failed step's there).")
+    def failure(self) -> ExecutionFailure | None:
+        if execution_status(self.record.status) is not ExecutionStatus.FAILED:
+            return None
+        return ExecutionFailure.of(self.record.error, "error")
 
 
 @strawberry.type(description="A step version's log.")
@@ -436,7 +455,7 @@ class AbacusPipelineStepVersion(AbacusNode, Execution):
 
     def _finished(self) -> bool:
         return execution_status(self.record.status) in (
-            ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED
+            ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.STOPPED, ExecutionStatus.SKIPPED
         )
 
     @strawberry.field
@@ -495,6 +514,24 @@ class AbacusPipelineStepVersion(AbacusNode, Execution):
             return None
         wanted = set(self.record.step_dependencies)
         return [AbacusPipelineStepVersion(record=s) for s in run.step_versions if s.step_name in wanted]
+
+    @strawberry.field(description="The step versions of the same run that waited for it: what its failure blocked.")
+    async def downstream(self, info: Info) -> list[AbacusPipelineStepVersion] | None:
+        if self.record.pipeline_version is None:
+            return []
+        run = await loaders(info).pipeline_versions.get(self.record.pipeline_version)
+        if run is None:
+            return None
+        name = self.record.step_name
+        return [AbacusPipelineStepVersion(record=s) for s in run.step_versions if name in s.step_dependencies]
+
+    @strawberry.field(description="Why it failed: its `error`, else its `outputErrors`.")
+    def failure(self) -> ExecutionFailure | None:
+        if execution_status(self.record.status) is not ExecutionStatus.FAILED:
+            return None
+        if self.record.error:
+            return ExecutionFailure.of(self.record.error, "error")
+        return ExecutionFailure.of(self.record.output_errors, "outputErrors")
 
     @strawberry.field
     async def step(self, info: Info) -> AbacusPipelineStep | None:

@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from aiodataloader import DataLoader
+
 from mlgraph.backends import domino as wire
 from mlgraph.backends.domino import DominoClient
 from mlgraph.graph.loaders import RecordLoader
@@ -31,6 +33,8 @@ class DominoLoaders:
         self.model_versions = RecordLoader(self._each(self._model_version))
         self.users = RecordLoader(self._all_users)
         self.hardware_tiers = RecordLoader(self._tiers)
+        #: Job id -> Domino's diagnosis of its failure, or None.
+        self.problems = DataLoader(self._problems)
         self._user_list: asyncio.Future[list[wire.DominoUser]] | None = None
         self._users_by_name: dict[str, wire.DominoUser] | None = None
         self._tier_list: asyncio.Future[list[wire.DominoHardwareTier]] | None = None
@@ -44,6 +48,16 @@ class DominoLoaders:
     async def _model_version(self, key: str) -> wire.DominoModelVersion:
         name, _, number = key.rpartition("/")
         return await self.client.model_version(name, int(number))
+
+    async def _problems(self, ids: list[str]) -> list[str | Exception | None]:
+        """Each job's ``problem``, from a one-line page of its logs: the job
+        record says only that it failed, its logs say why."""
+
+        async def problem(job_id: str) -> str | None:
+            return (await self.client.job_logs(job_id, limit=1)).problem
+
+        found = await self.client.get_many(problem, ids)
+        return [found.get(job_id) for job_id in ids]
 
     async def user_list(self) -> list[wire.DominoUser]:
         """Every visible user, listed once per request."""

@@ -6,6 +6,7 @@ model name and number); lists are connections over Domino's paging.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ from mlgraph.graph.domino.types import (
 from mlgraph.graph.errors import UserInputError
 from mlgraph.graph.interfaces import ExecutionStatus
 from mlgraph.graph.ids import native_id
-from mlgraph.graph.lookahead import selected, start
+from mlgraph.graph.lookahead import selected
 from mlgraph.graph.plan import wants_selection
 
 #: The loader and message label of each type a global id can name.
@@ -121,18 +122,20 @@ def _project(value: strawberry.ID | None) -> str | None:
     return domino_id(value, "DominoProject") if value is not None else None
 
 
-def start_job_children(info: Info, project_id: str) -> None:
-    """Start, beside a project's job list, what its jobs' user, hardware tier
-    and project will ask for: Domino lists users and tiers whole, and the
-    project is the one the query named, so none of it waits for a job."""
+def job_lookups(info: Info, project_id: str) -> list[Awaitable[Any]]:
+    """What a project's jobs' user, hardware tier and project will ask for:
+    Domino lists users and tiers whole, and the project is the one the query
+    named, so none of it waits for a job."""
     known = loaders(info)
+    lookups: list[Awaitable[Any]] = []
     for jobs in (("nodes",), ("edges", "node")):
         if selected(info, *jobs, "user") is not None:
-            start(known.user_list())
+            lookups.append(known.user_list())
         if selected(info, *jobs, "hardwareTier") is not None or selected(info, *jobs, "resources") is not None:
-            start(known.tier_list())
+            lookups.append(known.tier_list())
         if selected(info, *jobs, "project") is not None:
-            start(known.projects.get(project_id))
+            lookups.append(known.projects.get(project_id))
+    return lookups
 
 
 @strawberry.type(description="Domino Data Lab's jobs, hardware tiers, datasets, models, projects and users.")
@@ -153,11 +156,18 @@ class DominoQuery:
         show_archived: bool | None = None,
     ) -> Connection[DominoJob] | None:
         project_id = domino_id(project, "DominoProject")
-        start_job_children(info, project_id)
-        return await jobs_page(
-            info, project_id, first, after, status=status, status_category=status_category, tag=tag,
-            sort_by=sort_by, ascending=ascending, show_archived=show_archived,
-        )
+        # The jobs' look-ups go out beside the list, and the list waits for
+        # them: whether a filter leaves any job is known only once it answers,
+        # so both executors make them alike (their failures are the fields').
+        # A window of no jobs asks nothing of them.
+        lookups = asyncio.gather(*job_lookups(info, project_id) if first != 0 else (), return_exceptions=True)
+        try:
+            return await jobs_page(
+                info, project_id, first, after, status=status, status_category=status_category, tag=tag,
+                sort_by=sort_by, ascending=ascending, show_archived=show_archived,
+            )
+        finally:
+            await lookups
 
     job = getter(DominoJob, "job")
 

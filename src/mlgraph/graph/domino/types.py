@@ -23,6 +23,7 @@ from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.domino.loaders import DominoLoaders
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.failure import ExecutionFailure
 from mlgraph.graph.fields import record_attr
 from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
@@ -575,6 +576,19 @@ class DominoJob(DominoNode, Execution):
     @strawberry.field(description="Domino jobs declare no upstream jobs.")
     def upstream(self) -> list[Execution] | None:
         return None
+
+    @strawberry.field(description="Domino jobs declare no downstream jobs.")
+    def downstream(self) -> list[Execution] | None:
+        return None
+
+    @strawberry.field(
+        description="Why it failed: Domino's diagnosis (`problem`), which only its logs carry: one small call per "
+        "failed job, none for the others."
+    )
+    async def failure(self, info: Info) -> ExecutionFailure | None:
+        if execution_status(self.record.status.execution_status) is not ExecutionStatus.FAILED:
+            return None
+        return ExecutionFailure.of(await loaders(info).problems.load(self.record.id), "logs.problem")
 
     @strawberry.field
     async def tags(self, info: Info) -> list[DominoTag]:

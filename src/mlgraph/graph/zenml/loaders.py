@@ -14,13 +14,18 @@ from functools import partial
 from aiodataloader import DataLoader
 
 from mlgraph.backends import zenml as wire
+from mlgraph.backends.errors import NotFound
 from mlgraph.backends.zenml import ZenMLClient, ZenMLResource
 from mlgraph.graph.loaders import RecordLoader
+from mlgraph.graph.zenml.dag import RunDag
 
 #: Small records whose useful fields (email, description) are all in metadata.
 ALWAYS_HYDRATED = frozenset({wire.USERS.path, wire.PROJECTS.path})
 #: Page size for reading all steps of a run.
 RUN_STEPS_PAGE = 1000
+#: Run statuses after which no step starts, for servers that do not say
+#: ``in_progress`` (a failed 0.98 run may still start steps).
+_RUN_ENDED = frozenset({"completed", "failed", "stopped"})
 
 
 class ZenMLLoaders:
@@ -29,6 +34,7 @@ class ZenMLLoaders:
         self._loaders: dict[tuple[str, bool], RecordLoader] = {}
         self._run_steps = {hydrated: DataLoader(partial(self._steps_of_runs, hydrated=hydrated)) for hydrated in (False, True)}
         self._listed_hydrated: set[str] = set()
+        self._dags = DataLoader(self._dags_of_runs)
 
     def by_id(self, resource: ZenMLResource, *, hydrated: bool = False) -> RecordLoader:
         """The loader of ``resource`` records, thin or hydrated."""
@@ -117,3 +123,52 @@ class ZenMLLoaders:
         first = await page(1)
         rest = await asyncio.gather(*(page(number) for number in range(2, first.total_pages + 1)))
         return [step for listed in (first, *rest) for step in listed.items]
+
+    def dag_of(self, run_id: str) -> Awaitable[RunDag]:
+        """The run's DAG, its never-started steps included, once per request."""
+        return self._dags.load(run_id)
+
+    async def _dags_of_runs(self, run_ids: list[str]) -> list[RunDag | BaseException]:
+        return await asyncio.gather(*(self._dag_of_run(run_id) for run_id in run_ids), return_exceptions=True)
+
+    async def _dag_of_run(self, run_id: str) -> RunDag:
+        """Every step of the run hydrated (their parents are metadata), and the
+        snapshot, which also names the steps that never started.
+
+        A run known completed ran every step its snapshot planned: its steps
+        alone are the DAG. A run known otherwise names its snapshot, read
+        beside its steps; a run not read yet leaves its steps to name it.
+        Whether the run has ended is asked only when a never-started step's
+        status hangs on it.
+        """
+        run = self._known_run(run_id)
+        if run is not None and run.status == "completed":
+            return RunDag(run_id, await self.steps_of(run_id, hydrated=True), None)
+        ref = run.snapshot_ref if run is not None else None
+        if ref is not None:
+            steps, snapshot = await asyncio.gather(self.steps_of(run_id, hydrated=True), self._snapshot(*ref))
+        else:
+            steps = await self.steps_of(run_id, hydrated=True)
+            if not steps:  # no steps may mean no run: then it is NOT_FOUND
+                run = await self._run(run_id)
+            ref = (steps[0] if steps else run).snapshot_ref
+            snapshot = await self._snapshot(*ref) if ref is not None else None
+        dag = RunDag(run_id, steps, snapshot)
+        if dag.waits_on_run:
+            run = run or await self._run(run_id)
+            dag.run_ended = not run.in_progress if run.in_progress is not None else run.status in _RUN_ENDED
+        return dag
+
+    def _known_run(self, run_id: str) -> wire.ZenMLPipelineRun | None:
+        return self.by_id(wire.PIPELINE_RUNS, hydrated=True).known.get(run_id) or self.by_id(wire.PIPELINE_RUNS).known.get(run_id)
+
+    async def _run(self, run_id: str) -> wire.ZenMLPipelineRun:
+        run = await self.by_id(wire.PIPELINE_RUNS).get(run_id)
+        if run is None:
+            raise NotFound(wire.PLATFORM, f"zenml pipeline run {run_id} not found", 404)
+        return run
+
+    def _snapshot(self, resource: ZenMLResource, snapshot_id: str) -> Awaitable[wire.ZenMLSnapshot | None]:
+        """A snapshot, hydrated (its steps are metadata), asked for at once so
+        that it goes out beside the steps; None when it is gone."""
+        return self.by_id(resource, hydrated=True).load(snapshot_id)

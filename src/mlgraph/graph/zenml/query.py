@@ -33,6 +33,7 @@ from mlgraph.graph.zenml.types import (
     ZenMLUser,
     load,
     page_of,
+    snapshot_step,
     status_filter,
     zenml_id,
 )
@@ -203,6 +204,7 @@ class ZenMLQuery:
     service = getter(ZenMLService)
 
 
-NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[ZenMLNode]]] = {
-    name: (lambda wrap: lambda info, native: get(info, wrap, native))(wrap) for name, wrap in NODE_TYPES.items()
+NODE_GETTERS: dict[str, Callable[[Info, str], Awaitable[Any]]] = {
+    **{name: (lambda wrap: lambda info, native: get(info, wrap, native))(wrap) for name, wrap in NODE_TYPES.items()},
+    "ZenMLSnapshotStep": snapshot_step,
 }

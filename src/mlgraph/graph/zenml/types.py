@@ -23,6 +23,7 @@ from mlgraph.backends.errors import NotFound, Rejected
 from mlgraph.graph.connection import Connection, Window, connection
 from mlgraph.graph.context import context_of
 from mlgraph.graph.errors import UserInputError
+from mlgraph.graph.failure import ExecutionFailure
 from mlgraph.graph.lookahead import argument, selected, start
 from mlgraph.graph.ids import global_id, native_id
 from mlgraph.graph.interfaces import (
@@ -43,6 +44,7 @@ from mlgraph.graph.interfaces import (
     User,
 )
 from mlgraph.graph.plan import batch_resolver, wants_selection
+from mlgraph.graph.zenml.dag import PlannedStep, RunDag, Vertex
 from mlgraph.graph.zenml.loaders import ALWAYS_HYDRATED, ZenMLLoaders
 from mlgraph.graph.zenml.metadata import asks_metadata, reads_metadata
 
@@ -88,6 +90,15 @@ T = TypeVar("T", bound="ZenMLNode")
 
 def execution_status(native: str) -> ExecutionStatus:
     return STATUS_MAP.get(native.lower(), ExecutionStatus.UNKNOWN)
+
+
+def failure_of(exception: wire.ZenMLExceptionInfo | None) -> ExecutionFailure | None:
+    """What a step or run raised; servers before 0.98 send only the traceback."""
+    if exception is None:
+        return None
+    return ExecutionFailure.of(
+        exception.traceback, "exception_info", message=exception.message, exception_type=exception.source
+    )
 
 
 def zenml_id(value: str, type_name: str) -> str:
@@ -537,6 +548,25 @@ class ZenMLStepRun(ZenMLNode, Execution):
         parents = await loaders(info).by_id(wire.STEP_RUNS).get_many(parent_ids)
         return [ZenMLStepRun(record=parent) for parent in parents if parent is not None]
 
+    @strawberry.field(
+        description="The steps of the same run that waited for this one, those that never started too: its run's DAG."
+    )
+    @reads_metadata
+    async def downstream(self, info: Info) -> list[Execution] | None:
+        run_id = await self.run_id(info)
+        if run_id is None:
+            return None
+        dag = await loaders(info).dag_of(run_id)
+        return [execution_of(vertex, dag) for vertex in dag.downstream(self.record.id)]
+
+    failure = record_field(
+        "exception_info",
+        ExecutionFailure | None,
+        settled=lambda step: execution_status(step.status) is not ExecutionStatus.FAILED,
+        convert=failure_of,
+        description="What it raised (ZenML's `exception_info`), if it failed.",
+    )
+
     @strawberry.field(description="For a cached step, the step run whose outputs it reused.")
     @reads_metadata
     async def original_step_run(self, info: Info) -> ZenMLStepRun | None:
@@ -660,14 +690,16 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
             await self.complete(info)
         return steps
 
-    #: ``/runs/{id}/steps`` is 404 for no run; ``every_step`` checks.
-    checked_by_children: ClassVar[frozenset[str]] = frozenset({"steps", "dag"})
+    #: ``/runs/{id}/steps`` is 404 for no run; ``every_step`` and the DAG check.
+    checked_by_children: ClassVar[frozenset[str]] = frozenset({"steps", "dag", "failedExecutions", "neverStarted"})
 
     @classmethod
     def start_children(cls, info: Info, record_id: str) -> None:
         """In the run's round trip: every step hydrated when the DAG is asked
-        (the steps' page is then a slice of that list), else the steps' page."""
-        if selected(info, "dag") is not None:
+        (the steps' page is then a slice of that list), else the steps' page.
+        Not for the failed steps alone: most runs did not fail, and their
+        record says so without that call."""
+        if selected(info, "dag") is not None or selected(info, "neverStarted") is not None:
             start(loaders(info).steps_of(record_id, hydrated=True))
             return
         steps = selected(info, "steps")
@@ -680,17 +712,130 @@ class ZenMLPipelineRun(ZenMLNode, PipelineRun):
         client = loaders(info).client
         start(fetch_window(win, lambda number, size: client.run_steps(record_id, page=number, size=size)))
 
-    @strawberry.field(description="Every step of the run with the steps it waited for.")
+    @strawberry.field(
+        description="Every step the run planned, with the steps it waited for and those that waited for it. "
+        "Steps that never started are ZenMLSnapshotStep, from the run's snapshot."
+    )
     async def dag(self, info: Info) -> list[ExecutionDependency] | None:
-        steps = await self.every_step(info)
-        by_id = {step.id: step for step in steps}
+        dag = await loaders(info).dag_of(self.record.id)
+        executions = {vertex.id: execution_of(vertex, dag) for vertex in dag.vertices}
         return [
             ExecutionDependency(
-                execution=ZenMLStepRun(record=step, run_hint=self.record.id),
-                upstream=[ZenMLStepRun(record=by_id[p], run_hint=self.record.id) for p in step.parent_step_ids or [] if p in by_id],
+                execution=executions[vertex.id],
+                upstream=[executions[up.id] for up in dag.upstream(vertex.id)],
+                downstream=[executions[down.id] for down in dag.downstream(vertex.id)],
             )
-            for step in steps
+            for vertex in dag.vertices
         ]
+
+    @strawberry.field(description="The steps its snapshot planned that never started.")
+    async def never_started(self, info: Info) -> list[ZenMLSnapshotStep] | None:
+        dag = await loaders(info).dag_of(self.record.id)
+        return [ZenMLSnapshotStep(record=step, dag=dag) for step in dag.planned.values()]
+
+    @strawberry.field(description="Its step runs that failed; a run that did not fail costs no call.")
+    async def failed_executions(self, info: Info) -> list[ZenMLStepRun] | None:
+        if execution_status(self.record.status) not in (ExecutionStatus.FAILED, ExecutionStatus.UNKNOWN):
+            return []
+        steps = await self.every_step(info)
+        return [ZenMLStepRun(record=step, run_hint=self.record.id) for step in steps if step.status == "failed"]
+
+    @strawberry.field(
+        description="Why the run itself failed (its `exception_info`, else its `status_reason`); "
+        "a step's failure is the step's, under failedExecutions."
+    )
+    @reads_metadata
+    async def failure(self, info: Info) -> ExecutionFailure | None:
+        if execution_status(self.record.status) is not ExecutionStatus.FAILED:
+            return None
+        record = await self.hydrated(info)
+        return failure_of(record.exception_info) or ExecutionFailure.of(record.status_reason, "status_reason")
+
+
+@strawberry.type(
+    description="A step of a run's snapshot that never started: ZenML makes no step run for it. SKIPPED once "
+    "a step it waits for failed or stopped, or its run ended; QUEUED while it may still start."
+)
+class ZenMLSnapshotStep(ZenMLNode, Execution):
+    """Its native id is its run's id and its name: ZenML gives it no id."""
+
+    record: strawberry.Private[PlannedStep]
+    dag: strawberry.Private[RunDag]
+
+    @strawberry.field(description="Its invocation id, which a step run of it would be named.")
+    def name(self) -> str:
+        return self.record.name
+
+    @strawberry.field
+    def status(self) -> ExecutionStatus:
+        return self.dag.status(self.record)
+
+    @strawberry.field(description="`not_started`: ZenML has no step run, so no status, for it.")
+    def native_status(self) -> str:
+        return "not_started"
+
+    @strawberry.field
+    def started_at(self) -> datetime | None:
+        return None
+
+    @strawberry.field
+    def ended_at(self) -> datetime | None:
+        return None
+
+    @strawberry.field
+    def duration_seconds(self) -> float | None:
+        return None
+
+    @strawberry.field(description="No one: it never ran.")
+    def user(self) -> User | None:
+        return None
+
+    @strawberry.field
+    def inputs(self) -> list[ArtifactVersion]:
+        return []
+
+    @strawberry.field
+    def outputs(self) -> list[ArtifactVersion]:
+        return []
+
+    @strawberry.field(description="The compute its configuration asks for.")
+    def resources(self) -> ZenMLResourceSettings | None:
+        settings = self.record.configuration.resource_settings
+        return ZenMLResourceSettings.from_settings(settings) if settings else None
+
+    @strawberry.field
+    async def pipeline_run(self, info: Info) -> ZenMLPipelineRun | None:
+        return await related(info, ZenMLPipelineRun, self.record.run_id)
+
+    @strawberry.field(description="The steps of its run it waits for, as its snapshot wires it.")
+    def upstream(self) -> list[Execution] | None:
+        return [execution_of(vertex, self.dag) for vertex in self.dag.upstream(self.record.id)]
+
+    @strawberry.field(description="The steps of its run that wait for it.")
+    def downstream(self) -> list[Execution] | None:
+        return [execution_of(vertex, self.dag) for vertex in self.dag.downstream(self.record.id)]
+
+    @strawberry.field(description="Null: it never ran.")
+    def failure(self) -> ExecutionFailure | None:
+        return None
+
+
+def execution_of(vertex: Vertex, dag: RunDag) -> ZenMLStepRun | ZenMLSnapshotStep:
+    """A vertex of a run's DAG as the graph shows it."""
+    if isinstance(vertex, PlannedStep):
+        return ZenMLSnapshotStep(record=vertex, dag=dag)
+    return ZenMLStepRun(record=vertex, run_hint=dag.run_id)
+
+
+async def snapshot_step(info: Info, native: str) -> ZenMLSnapshotStep:
+    """A never-started step by its native id (run id and name); once it has
+    started it is a step run, and this id names nothing."""
+    run_id, _, name = native.partition("/")
+    dag = await loaders(info).dag_of(zenml_id(run_id, ZenMLPipelineRun.__name__))
+    step = dag.planned.get(name)
+    if step is None:
+        raise NotFound(wire.PLATFORM, f"zenml run {run_id} has no never-started step {name[:80]!r}", 404)
+    return ZenMLSnapshotStep(record=step, dag=dag)
 
 
 @strawberry.type
