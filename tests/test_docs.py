@@ -301,7 +301,7 @@ def test_every_variable_the_docs_name_exists() -> None:
 
 
 #: The modules whose error paths give ``extensions.code``.
-CODE_MODULES = ["graph/errors.py", "graph/limits.py", "http.py", "security.py", "persisted/apq.py"]
+CODE_MODULES = ["graph/errors.py", "graph/limits.py", "http.py", "security.py", "persisted/apq.py", "admission.py"]
 HTTP_WORDS = {"DELETE", "OPTIONS", "PATCH", "GET", "POST", "HEAD", "PUT"}
 
 

@@ -4,6 +4,7 @@ tokens, the estimated cost, page size, and the per-client rate limit."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -183,21 +184,36 @@ def test_page_size_over_the_largest_is_bad_user_input(gateway: Client) -> None:
     assert "at most 1000" in body["errors"][0]["message"]
 
 
-def test_rate_limiter_admits_a_burst_then_one_per_interval() -> None:
-    now = [1000.0]
-    limiter = RateLimiter(60, clock=lambda: now[0])  # one a second, bursts of 60
-    assert all(limiter.hit("a") == 0 for _ in range(60))
-    assert limiter.hit("a") == pytest.approx(1.0)
-    assert limiter.hit("b") == 0  # each client on its own
-    now[0] += 1.0
-    assert limiter.hit("a") == 0 and limiter.hit("a") > 0
-    now[0] += 3600
-    assert all(limiter.hit("a") == 0 for _ in range(60))
-    small = RateLimiter(1, clock=lambda: now[0], max_clients=2)
-    for client in ("x", "y", "z"):
-        assert small.hit(client) == 0
-    assert small.hit("x") == 0  # forgotten: the least recently seen went first
-    assert small.hit("z") == pytest.approx(60.0)
+def test_rate_limiter_admits_a_burst_then_one_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """limits' sliding window counter reads ``time.time()``: a fake one walks it."""
+    now = [6_000_000.5]  # half a second into a minute
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    async def scenario() -> None:
+        limiter = RateLimiter(60)  # bursts of 60, then about one a second
+        assert [await limiter.hit("a") for _ in range(60)] == [0.0] * 60
+        assert await limiter.hit("a") == pytest.approx(59.5)  # this minute is spent
+        assert await limiter.hit("b") == 0  # each client on its own
+        now[0] += 60  # the minute before weighs 59.5 of its 60: one more fits
+        assert await limiter.hit("a") == 0
+        assert await limiter.hit("a") == pytest.approx(0.5)  # the next when the weight drops by one
+        now[0] += 1.0
+        assert await limiter.hit("a") == 0 and await limiter.hit("a") > 0
+        now[0] += 3600
+        assert [await limiter.hit("a") for _ in range(60)] == [0.0] * 60
+        await limiter.aclose()
+
+    async def bounded() -> None:
+        small = RateLimiter(1, max_counts=2)
+        assert await small.hit("x") == 0 and await small.hit("y") == 0
+        assert await small.hit("x") > 0
+        assert await small.hit("z") == 0  # a third count: all are forgotten
+        assert await small.hit("x") == 0
+
+    asyncio.run(scenario())
+    asyncio.run(bounded())
+    with pytest.raises(ValueError):
+        RateLimiter(0)
 
 
 def test_over_the_rate_is_429_with_retry_after() -> None:
@@ -206,9 +222,11 @@ def test_over_the_rate_is_429_with_retry_after() -> None:
         assert all(client.post("/graphql", json={"query": "{ __typename }"}).status_code == 200 for _ in range(2))
         limited = client.post("/graphql", json={"query": "{ __typename }"})
         assert limited.status_code == 429
-        assert limited.headers["retry-after"] == "30"
+        # Until the minute of the first two frees one: at most a minute, in whole seconds.
+        retry_after = int(limited.headers["retry-after"])
+        assert 1 <= retry_after <= 60
         error = limited.json()["errors"][0]
-        assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 30}
+        assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfter": retry_after}
         assert client.get("/healthz").status_code == 200  # probes are never limited
         assert client.get("/readyz").status_code == 429
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.redis_server.harness import free_port
 
@@ -139,5 +140,62 @@ def access_lines(log: Path) -> list[dict[str, object]]:
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("logger") == "mlgraph.access" and entry.get("path") == "/graphql":
+            lines.append(entry)
+    return lines
+
+
+def expected_cores() -> int:
+    count = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    return (count() if count else len(os.sched_getaffinity(0))) or os.cpu_count() or 1
+
+
+def test_workers_auto_starts_one_worker_per_core(tmp_path: Path) -> None:
+    cores = expected_cores()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    serve = [*mlgraph_command(), "serve", "--workers", "auto", "--port", str(port), "--log-format", "json"]
+    with process(serve, log, {"MLGRAPH_LIMITS__RATE_PER_MINUTE": "0"}) as proc:
+        wait_healthy(url, proc, log)
+        started: set[object] = set()
+        deadline = time.monotonic() + 60
+        while len(started) < cores and time.monotonic() < deadline:
+            time.sleep(0.2)
+            started = {line["pid"] for line in log_lines(log) if line.get("message") == "Application startup complete."}
+        assert len(started) == cores, log.read_text(errors="replace")[-3000:]
+        if cores > 1:
+            assert proc.pid not in started  # workers, not the supervisor
+        assert f"workers: {cores} (one per core)" in log.read_text(errors="replace").splitlines()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+def test_workers_auto_counts_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+
+    from mlgraph.cli import cores, worker_count
+
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert cores() == 3 and worker_count("auto") == 3 and worker_count("AUTO") == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS, Windows: every core of the machine
+    assert cores() == 64
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 4, raising=False)  # 3.13 knows best
+    assert cores() == 4
+    assert worker_count("6") == 6
+    for bad in ("0", "-2", "many", ""):
+        with pytest.raises(typer.BadParameter):
+            worker_count(bad)
+
+
+def log_lines(log: Path) -> list[dict[str, object]]:
+    lines = []
+    for raw in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
             lines.append(entry)
     return lines

@@ -8,6 +8,8 @@ page and its assets need none: they hold no data). /metrics follows the
 same rule as /graphql: behind the key when keys are configured, since
 operation names and backend paths describe what callers do. Outermost,
 ``ObserveRequests`` gives every request an id, metrics and an access log line.
+Innermost, ``Admission`` bounds the GraphQL requests executing at once
+(``mlgraph.admission``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from mlgraph import __version__
+from mlgraph.admission import Admission, Slots
 from mlgraph.backends.cache import RecordCache
 from mlgraph.backends.connections import Connections
 from mlgraph.backends.diagnosis import cause_of
@@ -44,9 +48,9 @@ from mlgraph.graph.zenml.loaders import ZenMLLoaders
 from mlgraph.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from mlgraph.observability.metrics import Metrics
 from mlgraph.observability.middleware import ObserveRequests
-from mlgraph.http import OTHER_METHODS, graphql_endpoint, wants_graphiql
+from mlgraph.http import GRAPHQL_METHODS, OTHER_METHODS, graphql_endpoint, wants_graphiql
 from mlgraph.persisted import persisted_operations
-from mlgraph.ratelimit import RateLimiter
+from mlgraph.ratelimit import Limiter, rate_limiter
 from mlgraph.security import ApiKeys, RequestGuard
 from mlgraph.settings import Settings, load_settings
 
@@ -95,7 +99,7 @@ def create_app(
     settings: Settings,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     *,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     records: RecordCache | None = None,
 ) -> FastAPI:
     """The gateway; ``limiter`` and ``records`` (the record cache) replace the
@@ -109,6 +113,8 @@ def create_app(
         yield
         await persisted.aclose()
         await connections.aclose()
+        if limiter is not None:
+            await limiter.aclose()
 
     def context(request: Request) -> GraphContext:
         ledger = Ledger()
@@ -137,9 +143,30 @@ def create_app(
         if connection is not None
     }
     metrics.watch_circuits({name: (lambda c=c: c.circuit_state.value) for name, c in configured.items()})
+    metrics.watch_backend_slots({name: (lambda c=c: c.slots) for name, c in configured.items()})
+    admission = Slots(settings.limits.max_concurrent_requests)
+    app.state.admission = admission
+    metrics.watch_admission(admission)
+
+    def is_query(scope: Scope) -> bool:
+        """A GraphQL request: not /healthz, /readyz, /metrics, GraphiQL's page or assets."""
+        if scope["path"] != GRAPHQL_PATH or scope["method"] not in GRAPHQL_METHODS:
+            return False
+        return not (settings.graphiql and wants_graphiql(HTTPConnection(scope)))
+
+    # Added first, so it runs after the guard (a refused key or rate takes no
+    # slot), and inside CORS and ObserveRequests (a 503 is readable, counted, logged).
+    app.add_middleware(
+        Admission,
+        slots=admission,
+        timeout=settings.limits.admission_timeout_seconds,
+        applies=is_query,
+        max_body_bytes=settings.max_body_bytes,
+        on_decision=lambda outcome: metrics.admission_decisions.labels(outcome).inc(),
+    )
     keys = ApiKeys(settings.auth.api_key_hashes)
-    if limiter is None and settings.limits.rate_per_minute:
-        limiter = RateLimiter(settings.limits.rate_per_minute)
+    if limiter is None:
+        limiter = rate_limiter(settings)  # in Redis with redis_url: shared by every process
     if keys or limiter is not None:
 
         def is_public(connection: HTTPConnection) -> bool:

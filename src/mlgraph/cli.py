@@ -118,7 +118,9 @@ def serve(
     host: Host = None,
     port: Port = None,
     config: Config = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core).")] = 1,
+    workers: Annotated[
+        str, typer.Option(metavar="N|auto", help="Worker processes; auto: one per core this process may use.")
+    ] = "1",
     secrets_dir: SecretsDir = None,
     log_format: LogFormatOption = None,
 ) -> None:
@@ -127,6 +129,8 @@ def serve(
     from mlgraph.observability.logs import configure_logging
     from mlgraph.settings import load_settings
 
+    auto = workers.strip().lower() == "auto"
+    count = worker_count(workers)
     if log_format is not None:
         os.environ["MLGRAPH_LOG_FORMAT"] = log_format.value  # workers read it too
 
@@ -137,15 +141,42 @@ def serve(
     announce_platforms(settings)
     persisted_or_exit(settings)
     host, port = host or settings.host, port or settings.port
+    typer.echo(f"workers: {count}" + (" (one per core)" if auto else ""), err=True)
     configure_logging(settings.log_format)
-    if workers > 1:
+    if count > 1:
         if config is not None:
             os.environ["MLGRAPH_CONFIG"] = str(config)  # each worker loads the same settings
         if secrets_dir is not None:
             os.environ["MLGRAPH_SECRETS_DIR"] = str(secrets_dir)
-        run_server("mlgraph.app:create_app_from_environment", host, port, workers, settings.graceful_shutdown_seconds)
+        run_server("mlgraph.app:create_app_from_environment", host, port, count, settings.graceful_shutdown_seconds)
     else:
         run_server(create_app(settings), host, port, graceful_shutdown=settings.graceful_shutdown_seconds)
+
+
+def cores() -> int:
+    """The cores this process may run on: its affinity mask (Python 3.13's
+    ``os.process_cpu_count``, else ``sched_getaffinity``), else every core of
+    the machine. A container's CPU quota is not seen: pass ``--workers N`` there."""
+    process_cpu_count = getattr(os, "process_cpu_count", None)
+    if process_cpu_count is not None and (count := process_cpu_count()):
+        return int(count)
+    try:
+        return len(os.sched_getaffinity(0)) or os.cpu_count() or 1
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+def worker_count(workers: str) -> int:
+    """``--workers``: a count of at least 1, or ``auto`` for one per core."""
+    if workers.strip().lower() == "auto":
+        return cores()
+    try:
+        count = int(workers)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise typer.BadParameter(f"{workers!r} is neither a number of at least 1 nor auto", param_hint="--workers")
+    return count
 
 
 def announce_platforms(settings: Settings) -> None:

@@ -23,7 +23,7 @@ import orjson
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mlgraph.ratelimit import RateLimiter
+from mlgraph.ratelimit import Limiter
 
 HASH_PREFIX = "sha256:"
 #: Shortest key ``mlgraph auth hash-key`` accepts.
@@ -85,7 +85,7 @@ class RequestGuard:
         app: ASGIApp,
         *,
         keys: ApiKeys,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         is_public: Callable[[HTTPConnection], bool],
         unguarded: frozenset[str] = frozenset(),
     ) -> None:
@@ -103,7 +103,7 @@ class RequestGuard:
         presented = presented_key(connection) if self.keys else None
         client = self.keys.identify(presented) if presented else None
         if self.limiter is not None:
-            wait = self.limiter.hit(client or f"ip:{connection.client.host if connection.client else '-'}")
+            wait = await self.limiter.hit(client or f"ip:{connection.client.host if connection.client else '-'}")
             if wait > 0:
                 await self._refuse(send, 429, rate_limited(wait), {"retry-after": str(math.ceil(wait))})
                 return

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
 from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json, records_of
-from mlgraph.backends.client import BackendConnection, SingleGetClient
+from mlgraph.backends.client import POOL_CONNECTIONS, BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.resilience import readiness_check
@@ -379,8 +379,9 @@ class AbacusConnection(BackendConnection):
         api_key: str | None = None,
         max_concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = POOL_CONNECTIONS,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url, timeout=timeout, transport=transport, max_connections=max_connections)
         self.headers = {"apiKey": api_key} if api_key else {}
         self.max_concurrency = max_concurrency
 
@@ -575,6 +576,10 @@ class AbacusClient(SingleGetClient):
     def credential(self) -> str:
         """The API key the calls carry, the gateway's or a caller's."""
         return self.connection.headers.get("apiKey", "")
+
+    def lists(self, request: httpx.Request) -> bool:
+        """Every ``list…`` method, GET or the SDK's read by POST."""
+        return request.url.path.rsplit("/", 1)[-1].startswith("list")
 
     def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
         """A finished pipeline version (its step versions finished too), a

@@ -10,6 +10,7 @@ import httpx
 
 from mlgraph.backends.abacus import AbacusConnection
 from mlgraph.backends.cache import RecordCache
+from mlgraph.backends.client import pool_size
 from mlgraph.backends.domino import DominoConnection
 from mlgraph.backends.zenml import ZenMLConnection
 from mlgraph.settings import Settings
@@ -30,8 +31,9 @@ class Connections:
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         records: RecordCache | None = None,
     ) -> Connections:
-        """One pooled connection per configured platform, with its timeout,
-        retries and circuit breaker (``BackendConnection.configure``), and the
+        """One pooled connection per configured platform (its pool as large as
+        its ``max_calls_in_flight``, at least 32), with its timeout, retries,
+        circuit breaker and bound (``BackendConnection.configure``), and the
         record cache the settings describe.
 
         ``transports`` replaces the network for a platform, as the demo does to
@@ -49,6 +51,7 @@ class Connections:
                 api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
                 project=cfg.project,
                 transport=transports.get("zenml"),
+                max_connections=pool_size(cfg),
             )
             zenml.configure(cfg)
         domino = None
@@ -61,6 +64,7 @@ class Connections:
                 token=dcfg.token.get_secret_value() if dcfg.token else None,
                 max_concurrency=dcfg.max_concurrency,
                 transport=transports.get("domino"),
+                max_connections=pool_size(dcfg),
             )
             domino.configure(dcfg)
         abacus = None
@@ -72,6 +76,7 @@ class Connections:
                 api_key=acfg.api_key.get_secret_value() if acfg.api_key else None,
                 max_concurrency=acfg.max_concurrency,
                 transport=transports.get("abacus"),
+                max_connections=pool_size(acfg),
             )
             abacus.configure(acfg)
         records = records or RecordCache.from_settings(settings)

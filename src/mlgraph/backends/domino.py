@@ -29,7 +29,7 @@ from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, Vali
 from pydantic.alias_generators import to_camel
 
 from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json
-from mlgraph.backends.client import BackendConnection, SingleGetClient
+from mlgraph.backends.client import POOL_CONNECTIONS, BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.resilience import readiness_check
@@ -511,8 +511,9 @@ class DominoConnection(BackendConnection):
         token: str | None = None,
         max_concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = POOL_CONNECTIONS,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url, timeout=timeout, transport=transport, max_connections=max_connections)
         if api_key is not None:
             self.headers = {"X-Domino-Api-Key": api_key}
         elif token is not None:
@@ -810,6 +811,11 @@ class DominoClient(SingleGetClient):
     def credential(self) -> str:
         """The header the calls carry: an API key or a bearer token, the gateway's or a caller's."""
         return "\n".join(f"{name}: {value}" for name, value in sorted(self.connection.headers.items()))
+
+    def lists(self, request: httpx.Request) -> bool:
+        """A project's jobs, a dataset's snapshots, a model's versions."""
+        path = request.url.path
+        return path == "/api/jobs/beta/jobs" or path.endswith(("/snapshots", "/versions"))
 
     def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
         """A finished job, its logs once complete (and the job known finished),

@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, RecordCache, read_json, records_of
-from mlgraph.backends.client import BackendClient, BackendConnection
+from mlgraph.backends.client import POOL_CONNECTIONS, BackendClient, BackendConnection
 from mlgraph.backends.errors import BadResponse, NotFound
 from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.resilience import readiness_check
@@ -60,7 +60,7 @@ def _utc(value: datetime | None) -> datetime | None:
 UTCDateTime = Annotated[datetime | None, ReadAs(_utc)]
 
 #: Related objects whose id a record carries either as ``<name>_id`` or embedded.
-_RELATIONS = ("user", "project", "pipeline", "artifact", "model", "model_version", "pipeline_run")
+_RELATIONS = ("user", "project", "pipeline", "artifact", "model", "model_version", "pipeline_run", "snapshot")
 _SECTIONS = ("body", "metadata", "resources")
 
 
@@ -263,7 +263,36 @@ ArtifactMap = Annotated[
 ]
 
 
-class ZenMLStepRun(ZenMLRecord):
+class ZenMLExceptionInfo(BaseModel):
+    """What a failed step (or run) raised: 0.98 sends ``message`` and the
+    exception class (``source``); older servers the traceback alone."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    traceback: str | None = None
+    message: str | None = None
+    source: str | None = None
+
+
+class _Compiled(ZenMLRecord):
+    """A record of a run's making, which names the snapshot it was compiled
+    into: ``snapshot_id`` since 0.90, ``deployment_id`` before."""
+
+    snapshot_id: str | None = None
+    deployment_id: str | None = None
+
+    @property
+    def snapshot_ref(self) -> tuple[ZenMLResource[ZenMLSnapshot], str] | None:
+        """The collection holding its snapshot and the snapshot's id, in the
+        words of the server that wrote the record."""
+        if self.snapshot_id:
+            return SNAPSHOTS, self.snapshot_id
+        if self.deployment_id:
+            return DEPLOYMENTS, self.deployment_id
+        return None
+
+
+class ZenMLStepRun(_Compiled):
     user: ZenMLUser | None = None
     status: str = "unknown"
     start_time: UTCDateTime = None
@@ -281,6 +310,7 @@ class ZenMLStepRun(ZenMLRecord):
     code_hash: str | None = None
     docstring: str | None = None
     source_code: str | None = None
+    exception_info: ZenMLExceptionInfo | None = None
     run_metadata: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -299,9 +329,13 @@ class ZenMLPipeline(_Tagged):
     latest_run_status: str | None = None
 
 
-class ZenMLPipelineRun(_Tagged):
+class ZenMLPipelineRun(_Tagged, _Compiled):
     status: str = "unknown"
     status_reason: str | None = None
+    #: 0.98 says whether a run may still start steps (a failed run may:
+    #: ``continue_on_failure``); older servers do not.
+    in_progress: bool | None = None
+    exception_info: ZenMLExceptionInfo | None = None
     pipeline: ZenMLPipeline | None = None
     pipeline_id: str | None = None
     model_version: ZenMLModelVersion | None = None
@@ -309,6 +343,40 @@ class ZenMLPipelineRun(_Tagged):
     start_time: UTCDateTime = None
     end_time: UTCDateTime = None
     run_metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class _StepSpec(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    upstream_steps: list[str] = Field(default_factory=list)
+
+
+class _StepConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    settings: dict[str, Any] | None = None
+
+
+class ZenMLStepConfiguration(BaseModel):
+    """One step as a snapshot compiled it: the steps it waits for, its settings."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    spec: _StepSpec = Field(default_factory=_StepSpec)
+    config: _StepConfig = Field(default_factory=_StepConfig)
+
+    @property
+    def resource_settings(self) -> dict[str, Any] | None:
+        resources = (self.config.settings or {}).get("resources")
+        return resources if isinstance(resources, dict) else None
+
+
+class ZenMLSnapshot(ZenMLRecord):
+    """What a run was compiled into (a "deployment" before 0.90): every step
+    it planned, by invocation id, the ones that never started too."""
+
+    is_dynamic: bool | None = None
+    step_configurations: dict[str, ZenMLStepConfiguration] = Field(default_factory=dict)
 
 
 class ZenMLService(ZenMLRecord):
@@ -370,6 +438,9 @@ SERVICE_ACCOUNTS = ZenMLResource("service_accounts", ZenMLServiceAccount, "servi
 PROJECTS = ZenMLResource("projects", ZenMLProject, "project")
 TAGS = ZenMLResource("tags", ZenMLTag, "tag")
 SERVICES = ZenMLResource("services", ZenMLService, "service")
+SNAPSHOTS = ZenMLResource("pipeline_snapshots", ZenMLSnapshot, "pipeline snapshot")
+#: The same records under their pre-0.90 name; 0.98 still serves the route.
+DEPLOYMENTS = ZenMLResource("pipeline_deployments", ZenMLSnapshot, "pipeline deployment")
 
 
 def parse_json(model: type[M], content: bytes | str) -> M:
@@ -412,8 +483,9 @@ class ZenMLConnection(BackendConnection):
         api_key: str | None = None,
         project: str = "default",
         transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = POOL_CONNECTIONS,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
+        super().__init__(base_url, timeout=timeout, transport=transport, max_connections=max_connections)
         self.token = token
         self.api_key = api_key
         self.project = project
@@ -579,13 +651,18 @@ class ZenMLClient(BackendClient):
         conn = self.connection
         return conn.api_key or conn.token or ""
 
+    def lists(self, request: httpx.Request) -> bool:
+        """A collection (``/steps``, ``/runs?…``) or a run's steps."""
+        parts = request.url.path.removeprefix(f"{API}/").split("/")
+        return (len(parts) == 1 and parts[0] not in ("info", "current-user")) or parts[2:] == ["steps"]
+
     def cache_class(self, request: httpx.Request, body: bytes) -> Keep | None:
-        """Step runs and pipeline runs in a finished state, and artifact
-        versions, cannot change: a record, an ``id=oneof`` page of them, or a
-        run's steps once the run is known finished (``after``; a finished run
-        is marked for that). Users, projects, pipelines, models and the like
-        are catalogues. Any other list (filtered, paged through) can grow,
-        and services change state."""
+        """Step runs and pipeline runs in a finished state, artifact versions
+        and snapshots (what a run was compiled into) cannot change: a record,
+        an ``id=oneof`` page of them, or a run's steps once the run is known
+        finished (``after``; a finished run is marked for that). Users,
+        projects, pipelines, models and the like are catalogues. Any other
+        list (filtered, paged through) can grow, and services change state."""
         parts = request.url.path.removeprefix(f"{API}/").split("/")
         if parts[0] in _CATALOGUES:
             return Keep(CATALOGUE)
@@ -609,8 +686,10 @@ class ZenMLClient(BackendClient):
         flat = [flatten_record(record) for record in records]
         if not all(isinstance(record, dict) and isinstance(record.get("id"), str) for record in flat):
             return None
-        if parts[0] != "artifact_versions" and not all(record.get("status") in _FINISHED for record in flat):
-            return None
+        if parts[0] in _SETTLING and not all(
+            record.get("status") in _FINISHED and record.get("in_progress") is not True for record in flat
+        ):
+            return None  # a failed run may still be starting steps (``continue_on_failure``)
         ids = tuple(record["id"] for record in flat)
         runs = {record["pipeline_run_id"] for record in flat if isinstance(record.get("pipeline_run_id"), str)}
         marks = ids if parts[0] == "runs" and after is None else ()
@@ -630,7 +709,9 @@ class ZenMLClient(BackendClient):
 #: Step and run statuses after which a record no longer changes.
 _FINISHED = frozenset({"completed", "failed", "cached", "stopped", "retried"})
 #: Collections whose records are final: once finished (steps, runs), or from the start.
-_FINAL = frozenset({"steps", "runs", "artifact_versions"})
+_FINAL = frozenset({"steps", "runs", "artifact_versions", "pipeline_snapshots", "pipeline_deployments"})
+#: Of those, the ones whose records settle only once finished.
+_SETTLING = frozenset({"steps", "runs"})
 #: Collections that change slowly.
 _CATALOGUES = frozenset({
     "users", "service_accounts", "current-user", "projects", "pipelines", "tags", "models", "model_versions",

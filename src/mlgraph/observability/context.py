@@ -76,3 +76,10 @@ def persisted_lookup(hit: bool) -> None:
     observation = current.get()
     if observation is not None:
         (observation.metrics.persisted_hits if hit else observation.metrics.persisted_misses).inc()
+
+
+def backend_slot_timeout(platform: str) -> None:
+    """A backend call that waited its whole timeout for a slot of the platform's bound."""
+    observation = current.get()
+    if observation is not None:
+        observation.metrics.backend_slot_timeouts.labels(platform).inc()

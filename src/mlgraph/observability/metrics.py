@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -30,6 +31,13 @@ _ID_SEGMENT = re.compile(
 _OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class Occupancy(Protocol):
+    """What a bound reports: holders and waiters (``mlgraph.admission.Slots``)."""
+
+    held: int
+    waiting: int
 
 
 def endpoint_template(path: str) -> str:
@@ -92,12 +100,45 @@ class Metrics:
             "mlgraph_circuit_breaker_state", "Circuit breaker per platform: 0 closed, 1 half-open, 2 open.",
             ["platform"], registry=registry,
         )
+        self.admission = Gauge(
+            "mlgraph_admission_requests",
+            "GraphQL requests executing and waiting for a slot (limits.max_concurrent_requests).",
+            ["state"], registry=registry,
+        )
+        self.admission_decisions = Counter(
+            "mlgraph_admission_decisions",
+            "GraphQL requests by admission outcome: admitted at once, waited then admitted, refused (503 "
+            "OVERLOADED), abandoned (the client left while waiting).",
+            ["outcome"], registry=registry,
+        )
+        self.backend_slots = Gauge(
+            "mlgraph_backend_slots",
+            "Backend exchanges in flight and waiting for a slot, per platform (max_calls_in_flight).",
+            ["platform", "state"], registry=registry,
+        )
+        self.backend_slot_timeouts = Counter(
+            "mlgraph_backend_slot_timeouts",
+            "Backend calls that waited their whole timeout for a slot and failed BACKEND_UNAVAILABLE.",
+            ["platform"], registry=registry,
+        )
         self._operations: set[str] = set()
 
     def watch_circuits(self, states: Mapping[str, Callable[[], str]]) -> None:
         """Read each platform's circuit state when scraped, never in between."""
         for platform, state in states.items():
             self.circuit.labels(platform).set_function(lambda state=state: CIRCUIT_VALUES.get(state(), 0))
+
+    def watch_admission(self, slots: Occupancy) -> None:
+        """Requests executing and waiting, read when scraped."""
+        self.admission.labels("executing").set_function(lambda: slots.held)
+        self.admission.labels("waiting").set_function(lambda: slots.waiting)
+
+    def watch_backend_slots(self, slots: Mapping[str, Callable[[], Occupancy]]) -> None:
+        """Each platform's exchanges in flight and waiting, read when scraped
+        (``slots`` gives the platform's bound then: reconfiguring makes a new one)."""
+        for platform, each in slots.items():
+            self.backend_slots.labels(platform, "in_flight").set_function(lambda each=each: each().held)
+            self.backend_slots.labels(platform, "waiting").set_function(lambda each=each: each().waiting)
 
     def operation_label(self, name: str | None) -> str:
         if not name or not _OPERATION_NAME.match(name):
