@@ -969,7 +969,6 @@ def parsed_once_context(name: str, transport: httpx.AsyncBaseTransport, parsed: 
     `_call` and Abacus.AI's `call` (where each response is parsed into wire
     models). What runs after the first time is the executor, the resolvers and
     the loaders, not HTTP or JSON parsing."""
-    from mlgraph.backends.ledger import Ledger
     from mlgraph.graph.context import GraphContext
     from mlgraph.settings import Settings
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlgraph.app import create_app
-from mlgraph.demo import ZENML_SANDBOX_URL, Sandbox, build_sandbox
+from mlgraph.demo import ZENML_SANDBOX_URL, build_sandbox
 from mlgraph.graph.ids import global_id
 from mlgraph.graph.interfaces import ExecutionStatus
 from mlgraph.graph.zenml.types import STATUS_MAP, ZenMLExecutionStatus, execution_status

@@ -14,8 +14,6 @@ describes concurrently under the connection's bound.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -26,7 +24,6 @@ from pydantic.alias_generators import to_camel
 from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json, records_of
 from mlgraph.backends.client import POOL_CONNECTIONS, BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BackendError, BadResponse, Forbidden, NotFound, Rejected, Unavailable, sanitize
-from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.resilience import readiness_check
 from mlgraph.backends.wire import NullableList, ReadThroughModel
 

@@ -31,7 +31,6 @@ from pydantic.alias_generators import to_camel
 from mlgraph.backends.cache import CATALOGUE, TERMINAL, Keep, read_json
 from mlgraph.backends.client import POOL_CONNECTIONS, BackendConnection, SingleGetClient
 from mlgraph.backends.errors import BadResponse, NotFound
-from mlgraph.backends.ledger import Ledger
 from mlgraph.backends.resilience import readiness_check
 from mlgraph.backends.wire import NullableDict, NullableList, ReadAs, ReadThroughModel, or_default
 

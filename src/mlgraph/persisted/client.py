@@ -35,7 +35,7 @@ from mlgraph.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from graphql import GraphQLNamedType, GraphQLSchema, GraphQLType
+    from graphql import GraphQLNamedType, GraphQLSchema
 
 #: Cells of a table are cut to this many characters.
 MAX_CELL = 60
