@@ -18,15 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +31,7 @@ from mlgraph.admission import OVERLOADED, Admission, Slots
 from mlgraph.demo import DOMINO_SANDBOX_KEY, DOMINO_SANDBOX_URL, ZENML_SANDBOX_URL, build_sandbox
 from mlgraph.security import hash_key
 from mlgraph.settings import AuthSettings, DominoSettings, LimitSettings, Settings, ZenMLSettings
+from tests.loopback import serving
 
 USERS = "{ zenml { users(first: 2) { nodes { name } } } }"
 BOTH = "{ zenml { users(first: 2) { nodes { name } } } domino { projects(first: 1) { totalCount } } }"
@@ -447,21 +445,8 @@ def overloadable() -> Iterator[tuple[str, dict[str, int]]]:
     )
     sandbox = small(settings, latency_ms=50)
     counter = counted(sandbox.zenml_emulator)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", counter
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(sandbox.app) as url:
+        yield url, counter
 
 
 def test_a_burst_over_a_real_socket_is_bounded_and_refused_cleanly(

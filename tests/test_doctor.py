@@ -4,7 +4,6 @@ says where and why, to the operator, and never with a URL path or a credential."
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from mlgraph.cli import announce_platforms, app
 from mlgraph.demo import ABACUS_SANDBOX_KEY, DOMINO_SANDBOX_KEY, build_sandbox
 from mlgraph.doctor import Report, examine, render
 from mlgraph.settings import AbacusSettings, DominoSettings, Settings, ZenMLSettings
+from tests.loopback import free_port
 
 SECRET = "sk-do-not-print-me"
 
@@ -56,16 +56,10 @@ def test_a_refused_credential_is_named_and_never_printed() -> None:
     assert SECRET not in render([zenml])
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize(
     ("url", "cause"),
     [
-        (f"http://127.0.0.1:{unused_port()}", "connection refused"),
+        (f"http://127.0.0.1:{free_port()}", "connection refused"),
         ("http://no-such-host.invalid:8080", "name not resolved (DNS)"),
     ],
 )
@@ -90,7 +84,7 @@ def test_a_non_admin_service_account_is_told_what_it_may_not_read() -> None:
 
 def test_the_command_exits_1_on_a_failure_and_2_without_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    monkeypatch.setenv("MLGRAPH_ZENML__URL", f"http://127.0.0.1:{unused_port()}")
+    monkeypatch.setenv("MLGRAPH_ZENML__URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("MLGRAPH_ZENML__TOKEN", SECRET)
     monkeypatch.setenv("MLGRAPH_ZENML__RETRIES", "0")
     result = runner.invoke(app, ["doctor"])

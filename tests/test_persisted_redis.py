@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from mlgraph.demo import build_sandbox
 from mlgraph.persisted.store import RedisStore
 from mlgraph.settings import PersistedSettings, Settings
+from tests.loopback import silent_port as hung
 from tests.redis_server.harness import GatewayProcess, RedisServer, free_port
 
 #: Not in queries/: only a registration can make its hash known.
@@ -102,10 +102,8 @@ def test_two_gateways_share_registrations_and_survive_redis_going_away(tmp_path:
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never answers: a hung Redis."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield listener.getsockname()[1]
+    with hung() as port:
+        yield port
 
 
 @pytest.mark.parametrize("kind", ["refused", "silent"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 from mlgraph.demo import build_sandbox
 from mlgraph.ratelimit import SharedRateLimiter
 from mlgraph.settings import LimitSettings, Settings
+from tests.loopback import silent_port as hung
 from tests.redis_server import harness
 from tests.redis_server.harness import GatewayProcess, RedisServer, free_port
 from tests.test_serving import access_lines, mlgraph_command, process, wait_healthy
@@ -38,10 +38,8 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never answers: a hung Redis."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield listener.getsockname()[1]
+    with hung() as port:
+        yield port
 
 
 def test_limiters_sharing_a_redis_and_prefix_share_one_count(redis_server: RedisServer) -> None:

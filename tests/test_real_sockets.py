@@ -7,13 +7,9 @@ backend calls, timeouts included, behave over TCP as they do in-process.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from mlgraph.app import create_app
@@ -21,27 +17,15 @@ from mlgraph.sandbox.faults import Faults
 from mlgraph.sandbox.zenml import create_zenml_emulator
 from mlgraph.sandbox.zenml_data import ZenMLDataset
 from mlgraph.settings import Settings, ZenMLSettings
+from tests.loopback import serving
 
 
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[tuple[str, Faults]]:
     faults = Faults()
     app = create_zenml_emulator(ZenMLDataset.generate(pipelines=1, runs_per_pipeline=3), faults=faults)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "emulator did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", faults
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url, faults
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["level-by-level", "generic"])

@@ -133,15 +133,7 @@ def test_two_workers_both_serve(tmp_path: Path) -> None:
 
 
 def access_lines(log: Path) -> list[dict[str, object]]:
-    lines = []
-    for raw in log.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("logger") == "mlgraph.access" and entry.get("path") == "/graphql":
-            lines.append(entry)
-    return lines
+    return [line for line in log_lines(log) if line.get("logger") == "mlgraph.access" and line.get("path") == "/graphql"]
 
 
 def expected_cores() -> int:
