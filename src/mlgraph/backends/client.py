@@ -365,10 +365,8 @@ class BackendClient:
                     response = await self._retry(request, response, begun)
         except (httpx.HTTPError, TimeoutError) as exc:
             breaker.failed()
-            failure = self._unavailable(exc)
-            failure.__cause__ = exc
-            connection.note_unreachable(self.platform, cause_of(failure))
-            raise failure from exc
+            connection.note_unreachable(self.platform, cause_of(exc))
+            raise self._unavailable(exc) from exc
         status = response.status_code
         if status >= 500 or status == 429:
             breaker.failed()

@@ -86,7 +86,7 @@ class ResolverInfo:
     ``info.selected_fields`` and nothing else.
     """
 
-    __slots__ = ("context", "path", "field_nodes", "fragments", "variable_values")
+    __slots__ = ("context", "path", "field_nodes", "fragments", "variable_values", "_selected")
 
     def __init__(
         self,
@@ -101,11 +101,15 @@ class ResolverInfo:
         self.field_nodes = field_nodes or []
         self.fragments = fragments or {}
         self.variable_values = variable_values or {}
+        self._selected: list[Selection] | None = None
 
     @property
     def selected_fields(self) -> list[Selection]:
-        """The field's selection as Strawberry's ``Info.selected_fields`` has it."""
-        return convert_selections(self, self.field_nodes)  # type: ignore[arg-type]
+        """The field's selection as Strawberry's ``Info.selected_fields`` has it,
+        converted once however often a resolver reads it."""
+        if self._selected is None:
+            self._selected = convert_selections(self, self.field_nodes)  # type: ignore[arg-type]
+        return self._selected
 
 
 @dataclass(slots=True)
