@@ -227,6 +227,34 @@ def test_two_callers_forwarding_different_credentials_never_share_entries() -> N
         assert not any(secret in key for key in keys)
 
 
+def test_a_list_one_caller_read_is_never_answered_to_another() -> None:
+    """Lists are kept too (``listing_ttl_seconds``): the second tenant's first
+    read of the same list goes to Domino with its own key, then is its own hit."""
+    data = DominoData.generate(projects=1, jobs=4)
+    transport = PerKeyDomino({
+        key: httpx.ASGITransport(app=create_domino_emulator(data, api_key=key)) for key in (TENANT_A, TENANT_B)
+    })
+    settings = Settings(
+        cache=CacheSettings(enabled=True, listing_ttl_seconds=60),
+        domino=DominoSettings(url=demo.DOMINO_SANDBOX_URL, api_key="gateway-domino-key"),
+        auth=AuthSettings(forward=ForwardSettings(domino="X-Domino-Api-Key")),
+    )
+    app = create_app(settings, transports={"domino": transport})
+    project = data.projects[0].id
+    query = "query($p: ID!) { domino { jobs(project: $p, first: 10) { totalCount nodes { nativeId } } } }"
+    with TestClient(app) as client:
+        def ask(key: str) -> dict:
+            response = client.post("/graphql", json={"query": query, "variables": {"p": project}},
+                                   headers={"X-Domino-Api-Key": key, "X-Mlgraph-Debug": "1"})
+            return response.json()
+
+        first_a, first_b, again_a, again_b = ask(TENANT_A), ask(TENANT_B), ask(TENANT_A), ask(TENANT_B)
+    for body in (first_a, first_b, again_a, again_b):
+        assert "errors" not in body and body["data"] == first_a["data"]
+    assert first_a["extensions"]["ledger"]["calls"] == first_b["extensions"]["ledger"]["calls"] == 1
+    assert again_a["extensions"]["ledger"]["calls"] == again_b["extensions"]["ledger"]["calls"] == 0
+
+
 # ---------------------------------------------------------------- writes evict
 
 
